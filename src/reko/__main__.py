@@ -1,0 +1,3 @@
+from reko.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""The ``reko`` command line: one module per subcommand in this package.
+
+Each subcommand module defines ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``. It parses and validates its arguments, then calls one library function;
+no training, evaluation or export logic lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from reko.errors import RekoError
+
+# Subcommand name -> module in reko.cli. Add a command by adding a module and one line here.
+COMMANDS: dict[str, str] = {
+    "info": "reko.cli.info",
+    "translate": "reko.cli.translate",
+}
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults in --help and keeps the description's line breaks."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reko",
+        description="Compress image-to-image translation GANs by region-aware knowledge distillation.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"reko {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(
+            name, help=module.HELP, description=module.__doc__, formatter_class=_Formatter
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def _version() -> str:
+    from reko import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except RekoError as error:
+        print(f"reko {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"reko {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
