@@ -1,0 +1,1 @@
+"""Knowledge distillation: feature taps, pure loss functions, and one file per method."""

@@ -1,0 +1,1 @@
+"""Measuring models: image-quality metrics, parameters, MACs, memory and latency."""

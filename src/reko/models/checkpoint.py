@@ -1,0 +1,130 @@
+"""Generator checkpoints: safetensors weights plus the `GeneratorSpec`, written atomically.
+
+A reko checkpoint is a ``.safetensors`` file whose header metadata holds ``reko.format``,
+``reko.spec`` (JSON) and any string metadata the caller adds (e.g. the teacher it was distilled
+from, the training step). `load_generator` also reads third-party ``.pth`` files through
+`reko.models.convert`, always with ``torch.load(weights_only=True)``: a checkpoint is untrusted
+input and must never execute code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from reko.atomic import atomic_path
+from reko.errors import RekoError
+from reko.models.convert import convert_state_dict, unwrap_state_dict
+from reko.models.factory import create_generator
+from reko.models.spec import GeneratorSpec
+
+FORMAT = "reko.generator/1"
+PathLike = str | os.PathLike[str]
+
+
+def save_generator(model: nn.Module, path: PathLike, metadata: dict[str, str] | None = None) -> Path:
+    """Write ``model`` (which must carry ``.spec``) to ``path`` as safetensors, atomically."""
+    spec: GeneratorSpec | None = getattr(model, "spec", None)
+    if spec is None:
+        raise RekoError(f"cannot save {type(model).__name__}: it has no .spec (build it with create_generator)")
+    header = {str(k): str(v) for k, v in (metadata or {}).items()}
+    header.update({"reko.format": FORMAT, "reko.spec": spec.to_json()})
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+    return Path(path)
+
+
+def read_metadata(path: PathLike) -> dict[str, str]:
+    """The string metadata of a reko checkpoint (empty for third-party files)."""
+    path = _existing(path)
+    if not _is_safetensors(path):
+        return {}
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as error:
+        raise RekoError(f"{path}: not a readable safetensors checkpoint ({error})") from None
+
+
+def load_generator(path: PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a generator from a reko checkpoint or a pytorch-CycleGAN-and-pix2pix ``.pth``.
+
+    Returns the model in eval mode with its ``.spec`` (and ``.checkpoint_metadata``).
+    """
+    path = _existing(path)
+    if _is_safetensors(path):
+        metadata = read_metadata(path)
+        if "reko.spec" not in metadata:
+            raise RekoError(f"{path}: a safetensors file without a reko generator spec (metadata keys: {sorted(metadata)})")
+        spec = GeneratorSpec.from_json(metadata["reko.spec"])
+        try:
+            state = load_file(str(path), device=str(map_location))
+        except (SafetensorError, OSError, ValueError) as error:
+            raise RekoError(f"{path}: not a readable safetensors checkpoint ({error})") from None
+    else:
+        spec, state = convert_state_dict(unwrap_state_dict(load_torch_file(path), str(path)), str(path))
+        metadata = {"reko.source": str(path)}
+    model = create_generator(spec, init=False)
+    _load_state(model, state, path, spec)
+    model.checkpoint_metadata = metadata  # type: ignore[assignment]
+    return model.to(map_location).eval()
+
+
+def load_torch_file(path: PathLike) -> object:
+    """``torch.load`` restricted to tensors and plain containers, with readable errors."""
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise RekoError(
+            f"{path}: refused to load: it is not a plain PyTorch checkpoint of tensors, or it holds objects "
+            f"that could run code when loaded ({str(error).splitlines()[0]})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+        raise RekoError(f"{path}: not a readable PyTorch checkpoint, or truncated ({str(error).splitlines()[0]})") from None
+
+
+def _load_state(model: nn.Module, state: dict[str, torch.Tensor], path: Path, spec: GeneratorSpec) -> None:
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or mismatched:
+        details = []
+        if missing:
+            details.append(f"missing {missing[:4]}")
+        if unexpected:
+            details.append(f"unexpected {unexpected[:4]}")
+        if mismatched:
+            k = mismatched[0]
+            details.append(f"shape of {k}: file {tuple(state[k].shape)} vs {tuple(expected[k].shape)}")
+        raise RekoError(f"{path}: weights do not fit {spec.describe()}: {'; '.join(details)}")
+    model.load_state_dict(state, strict=True)
+
+
+def _existing(path: PathLike) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise RekoError(f"checkpoint {path} does not exist" if not path.exists() else f"checkpoint {path} is not a file")
+    return path
+
+
+def _is_safetensors(path: Path) -> bool:
+    """safetensors files start with an 8-byte header length followed by a JSON object."""
+    with path.open("rb") as f:
+        head = f.read(9)
+    if len(head) < 9:
+        return path.suffix == ".safetensors"
+    return head[8:9] == b"{"
+
+
+def spec_from_metadata(metadata: dict[str, str]) -> GeneratorSpec:
+    return GeneratorSpec.from_dict(json.loads(metadata["reko.spec"]))
