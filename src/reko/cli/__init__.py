@@ -24,7 +24,9 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
     """Shows defaults in --help and keeps the description's line breaks."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, subcommand modules other than ``only`` are not imported
+    (their help line is then omitted), which keeps ``reko CMD`` from importing every feature."""
     parser = argparse.ArgumentParser(
         prog="reko",
         description="Compress image-to-image translation GANs by region-aware knowledge distillation.",
@@ -33,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reko {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            subparsers.add_parser(name)
+            continue
         module = importlib.import_module(module_name)
         sub = subparsers.add_parser(
             name, help=module.HELP, description=module.__doc__, formatter_class=_Formatter
@@ -49,7 +54,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

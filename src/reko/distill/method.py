@@ -23,7 +23,10 @@ from reko.models.layers import FeatureInfo
 class MethodConfig:
     """Hyper-parameters shared by all methods; each method subclasses this in its own file."""
 
-    weight: float = 1.0  # multiplies the method's total loss
+    weight: float = 1.0  # multiplies the method's own (feature-level) term
+    # L1 between student and teacher outputs. Every method but `none` keeps it, so that the
+    # comparison isolates each method's own term (as the ReKo and GAN Compression papers do).
+    output_weight: float = 10.0
 
 
 class DistillMethod(nn.Module):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -84,12 +83,28 @@ def load_torch_file(path: PathLike) -> object:
     try:
         return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        raise RekoError(
-            f"{path}: refused to load: it is not a plain PyTorch checkpoint of tensors, or it holds objects "
-            f"that could run code when loaded ({str(error).splitlines()[0]})"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
-        raise RekoError(f"{path}: not a readable PyTorch checkpoint, or truncated ({str(error).splitlines()[0]})") from None
+        if "Weights only load failed" in str(error):
+            raise RekoError(
+                f"{path}: refused to load: it holds objects other than tensors and plain containers, "
+                f"which could run code when unpickled ({_unsupported_global(error)})"
+            ) from None
+        raise RekoError(f"{path}: not a PyTorch checkpoint ({_first_line(error, 'unpickling failed')})") from None
+    except Exception as error:  # noqa: BLE001 - torch raises anything on garbage input
+        message = _first_line(error, type(error).__name__)
+        raise RekoError(f"{path}: not a readable PyTorch checkpoint, or truncated ({message})") from None
+
+
+def _unsupported_global(error: BaseException) -> str:
+    """The offending global named in torch's weights-only error, without its advice to disable it."""
+    for line in str(error).splitlines():
+        if "Unsupported global" in line or "GLOBAL" in line:
+            return line.strip()
+    return "not a plain tensor checkpoint"
+
+
+def _first_line(error: BaseException, default: str) -> str:
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else default
 
 
 def _load_state(model: nn.Module, state: dict[str, torch.Tensor], path: Path, spec: GeneratorSpec) -> None:
