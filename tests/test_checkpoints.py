@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
+from tests.helpers.pix2pix_reference import RefResnetGenerator, RefUnetGenerator, randomise
 
 from reko.errors import RekoError
 from reko.models import GeneratorSpec, create_generator, load_generator, read_metadata, save_generator
-from tests.helpers.pix2pix_reference import RefResnetGenerator, RefUnetGenerator, randomise
 
 OFFICIAL = [
     ("resnet9 instance conv_block", lambda: RefResnetGenerator(8, 9, "instance"), 64),
@@ -45,7 +45,10 @@ def test_official_layouts_load_and_compute_the_same(name, build, size, prefix, t
 
 def test_detected_specs_describe_the_official_networks(tmp_path: Path) -> None:
     cases = {
-        "r": (RefResnetGenerator(8, 6, "batch", dropout=True), GeneratorSpec("resnet", 8, 6, norm="batch", dropout=True)),
+        "r": (
+            RefResnetGenerator(8, 6, "batch", dropout=True),
+            GeneratorSpec("resnet", 8, 6, norm="batch", dropout=True),
+        ),
         "u": (RefUnetGenerator(8, 4, "instance"), GeneratorSpec("unet", 4, num_downs=8, norm="instance", dropout=True)),
     }
     for key, (reference, spec) in cases.items():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.helpers.pix2pix_reference import RefUnetGenerator
 
 from reko.cli import COMMANDS, main
 from reko.models import GeneratorSpec, create_generator, save_generator
-from tests.helpers.pix2pix_reference import RefUnetGenerator
 
 
 def test_top_level_help_lists_every_subcommand() -> None:

@@ -69,8 +69,16 @@ class RefResnetGenerator(nn.Module):
 
 class RefUnetBlock(nn.Module):
     def __init__(  # type: ignore[no-untyped-def]
-        self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False, innermost=False, norm=None,
-        use_dropout=False, use_bias=True,
+        self,
+        outer_nc,
+        inner_nc,
+        input_nc=None,
+        submodule=None,
+        outermost=False,
+        innermost=False,
+        norm=None,
+        use_dropout=False,
+        use_bias=True,
     ):
         super().__init__()
         self.outermost = outermost

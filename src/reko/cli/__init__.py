@@ -17,6 +17,7 @@ from reko.errors import RekoError
 COMMANDS: dict[str, str] = {
     "info": "reko.cli.info",
     "translate": "reko.cli.translate",
+    "download": "reko.cli.download",
 }
 
 
@@ -39,9 +40,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             subparsers.add_parser(name)
             continue
         module = importlib.import_module(module_name)
-        sub = subparsers.add_parser(
-            name, help=module.HELP, description=module.__doc__, formatter_class=_Formatter
-        )
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.__doc__, formatter_class=_Formatter)
         module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
     return parser
@@ -63,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except RekoError as error:
         print(f"reko {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"reko {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -63,7 +63,9 @@ def load_generator(path: PathLike, map_location: str | torch.device = "cpu") -> 
     if _is_safetensors(path):
         metadata = read_metadata(path)
         if "reko.spec" not in metadata:
-            raise RekoError(f"{path}: a safetensors file without a reko generator spec (metadata keys: {sorted(metadata)})")
+            raise RekoError(
+                f"{path}: a safetensors file without a reko generator spec (metadata keys: {sorted(metadata)})"
+            )
         spec = GeneratorSpec.from_json(metadata["reko.spec"])
         try:
             state = load_file(str(path), device=str(map_location))
@@ -128,7 +130,9 @@ def _load_state(model: nn.Module, state: dict[str, torch.Tensor], path: Path, sp
 def _existing(path: PathLike) -> Path:
     path = Path(path)
     if not path.is_file():
-        raise RekoError(f"checkpoint {path} does not exist" if not path.exists() else f"checkpoint {path} is not a file")
+        raise RekoError(
+            f"checkpoint {path} does not exist" if not path.exists() else f"checkpoint {path} is not a file"
+        )
     return path
 
 

@@ -52,8 +52,7 @@ def convert_state_dict(state: dict[str, torch.Tensor], source: str) -> tuple[Gen
     if "model.1.weight" in state:
         return _convert_resnet(state, source)
     raise RekoError(
-        f"{source}: matches no known generator layout. Tried: {'; '.join(LAYOUTS)}. "
-        f"First keys: {sorted(state)[:6]}"
+        f"{source}: matches no known generator layout. Tried: {'; '.join(LAYOUTS)}. First keys: {sorted(state)[:6]}"
     )
 
 

@@ -77,7 +77,9 @@ class ResnetGenerator(nn.Module):
 
 
 def _down(c_in: int, c_out: int, norm: str, bias: bool) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=bias), make_norm(norm, c_out), nn.ReLU(True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=bias), make_norm(norm, c_out), nn.ReLU(True)
+    )
 
 
 def _up(c_in: int, c_out: int, norm: str, bias: bool) -> nn.Sequential:

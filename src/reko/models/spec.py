@@ -63,7 +63,7 @@ class GeneratorSpec:
         """The field's short name: ``resnet_9blocks``, ``unet_256``..."""
         if self.family == "resnet":
             return f"resnet_{self.n_blocks}blocks"
-        return f"unet_{2 ** self.num_downs}"
+        return f"unet_{2**self.num_downs}"
 
     def with_width(self, ngf: int) -> GeneratorSpec:
         """The same architecture with another base width (a student of this teacher)."""

@@ -1,0 +1,86 @@
+"""Downloads: served from a local HTTP server on the loopback interface (no internet in tests)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reko.download import extract, fetch
+from reko.errors import RekoError
+from reko.zoo import CATALOG, lookup
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", served
+    httpd.shutdown()
+
+
+def test_fetch_checks_the_checksum_and_keeps_nothing_on_mismatch(server, tmp_path: Path) -> None:
+    url, served = server
+    (served / "w.pth").write_bytes(b"weights" * 1000)
+    good = hashlib.sha256(b"weights" * 1000).hexdigest()
+    out = fetch(f"{url}/w.pth", tmp_path / "cache" / "w.pth", sha256=good)
+    assert out.read_bytes() == b"weights" * 1000
+    with pytest.raises(RekoError, match="checksum mismatch"):
+        fetch(f"{url}/w.pth", tmp_path / "cache" / "other.pth", sha256="0" * 64)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["w.pth"]
+
+
+def test_unreachable_url_says_how_to_proceed_offline(tmp_path: Path) -> None:
+    with pytest.raises(RekoError, match="place it at"):
+        fetch("http://127.0.0.1:9/none.zip", tmp_path / "none.zip", timeout=2)
+
+
+def test_extract_unpacks_a_dataset_and_refuses_path_traversal(server, tmp_path: Path) -> None:
+    url, served = server
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        info = tarfile.TarInfo("facades/train/1.jpg")
+        info.size = 3
+        tf.addfile(info, io.BytesIO(b"jpg"))
+    (served / "facades.tar.gz").write_bytes(buffer.getvalue())
+    archive = fetch(f"{url}/facades.tar.gz", tmp_path / "facades.tar.gz")
+    extract(archive, tmp_path / "data")
+    assert (tmp_path / "data" / "facades" / "train" / "1.jpg").read_bytes() == b"jpg"
+
+    evil = io.BytesIO()
+    with tarfile.open(fileobj=evil, mode="w:gz") as tf:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"x"))
+    (tmp_path / "evil.tar.gz").write_bytes(evil.getvalue())
+    with pytest.raises(RekoError, match="outside"):
+        extract(tmp_path / "evil.tar.gz", tmp_path / "data2")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_catalogue_has_the_papers_datasets_and_teachers() -> None:
+    for name in (
+        "cyclegan/horse2zebra",
+        "cyclegan/summer2winter_yosemite",
+        "pix2pix/edges2shoes",
+        "pix2pix/cityscapes",
+        "pix2pix/facades",
+        "cyclegan-model/horse2zebra",
+        "pix2pix-model/edges2shoes",
+    ):
+        assert name in CATALOG
+        assert CATALOG[name].url.startswith("http://efrosgans.eecs.berkeley.edu/")
+    with pytest.raises(RekoError, match="horse2zebra"):
+        lookup("horse2zebr")
