@@ -1,0 +1,91 @@
+"""`similarity`: similarity-preserving knowledge distillation.
+
+Tung & Mori, "Similarity-Preserving Knowledge Distillation", ICCV 2019. What it matches: at
+each tapped stage, the batch's (B, B) pairwise-similarity matrix ``row_normalize(Q Q^T)`` with
+``Q`` the (B, C*h*w) flattened features (`reko.distill.losses.kd.similarity_matrix`), student
+against teacher, by ``||G_t - G_s||_F^2 / B^2`` (eq. 3), summed over the stages. The student is
+asked to find the same images alike as the teacher does, not to copy its activations, so no
+adapter is needed.
+
+The loss compares *samples of a batch*: with batch size 1 both matrices are ``[[1]]`` and it
+carries no signal, so this method refuses batches of one (raise ``train.batch_size``).
+
+Layers: ReKo's default taps (ResNet-9: ``blocks.2, blocks.5, blocks.8, up1``); the paper taps
+the end of each of its networks' stages.
+
+Weights: ``weight = 3000``, the paper's ``gamma`` for its CIFAR-10 experiments, plus the shared
+output L1 with ``output_weight = 10``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from reko.distill.feature import check_taps
+from reko.distill.losses.kd import similarity_preserving_loss
+from reko.distill.method import DistillMethod, MethodConfig
+from reko.distill.registry import register
+from reko.distill.reko import default_taps
+from reko.errors import RekoError
+from reko.models.layers import FeatureInfo
+
+
+@dataclass(frozen=True)
+class SimilarityConfig(MethodConfig):
+    """``weight`` (the paper's gamma) scales the sum over taps of the similarity loss."""
+
+    weight: float = 3000.0
+    taps: tuple[str, ...] = ()  # empty: ReKo's default_taps() of the generator family
+
+
+@register
+class SimilarityPreserving(DistillMethod):
+    """``output_weight * L1(outputs) + weight * sum_taps ||G_t - G_s||_F^2 / B^2``; needs B >= 2."""
+
+    name: ClassVar[str] = "similarity"
+    config_class: ClassVar[type[MethodConfig]] = SimilarityConfig
+
+    def __init__(
+        self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
+    ) -> None:
+        super().__init__(config, teacher_info, student_info)
+        if not isinstance(config, SimilarityConfig):
+            raise RekoError(f"{type(self).__name__} needs a SimilarityConfig, got {type(config).__name__}")
+        self.config: SimilarityConfig = config
+        self._taps = list(config.taps) or default_taps(teacher_info)
+        check_taps(self.name, self._taps, self.teacher_info, self.student_info)
+
+    @property
+    def taps(self) -> list[str]:
+        return list(self._taps)
+
+    def forward(  # type: ignore[override]
+        self,
+        student_features: dict[str, torch.Tensor],
+        teacher_features: dict[str, torch.Tensor],
+        student_output: torch.Tensor,
+        teacher_output: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if teacher_output is None:
+            raise RekoError("the similarity method needs the teacher's output and features")
+        if student_output.shape[0] < 2:
+            raise RekoError(
+                "the similarity method compares the samples of a batch, and a batch of one carries no "
+                "signal: set train.batch_size to 2 or more (the paper uses 128 on CIFAR; 4-8 fit here)"
+            )
+        parts: dict[str, torch.Tensor] = {}
+        terms = []
+        for tap in self._taps:
+            term = similarity_preserving_loss(student_features[tap].float(), teacher_features[tap].detach().float())
+            terms.append(term)
+            parts[f"similarity/{tap}"] = term.detach()
+        similarity_sum = torch.stack(terms).sum()
+        output_l1 = F.l1_loss(student_output.float(), teacher_output.detach().float())
+        parts["output_l1"] = output_l1.detach()
+        parts["similarity"] = similarity_sum.detach()
+        return self.config.output_weight * output_l1 + self.config.weight * similarity_sum, parts
