@@ -18,6 +18,14 @@ COMMANDS: dict[str, str] = {
     "info": "reko.cli.info",
     "translate": "reko.cli.translate",
     "download": "reko.cli.download",
+    "distill": "reko.cli.distill",
+    "train": "reko.cli.train",
+    "compare": "reko.cli.compare",
+    "report": "reko.cli.report",
+    "eval": "reko.cli.eval",
+    "fid": "reko.cli.fid",
+    "bench": "reko.cli.bench",
+    "export": "reko.cli.export",
 }
 
 

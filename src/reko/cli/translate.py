@@ -6,24 +6,31 @@ before translating and resizes the result back, so every output has its input's 
 Images above --max-pixels, or larger than --tile, are translated in overlapping tiles blended
 with a smooth window. With --aligned the inputs are pix2pix side-by-side A|B images and
 --direction picks the half to translate (AtoB: left); otherwise --direction is only recorded
-in the PNGs' text metadata, with the checkpoint and the source file.
+in the PNGs' text metadata, with the checkpoint and the source file. --backend onnx|torchscript
+runs a file written by `reko export` instead of a checkpoint (ONNX Runtime / TorchScript, CPU).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from reko.errors import RekoError
 from reko.translate import DEFAULT_MAX_PIXELS, Forward, TranslateOptions, translate_files
 
+if TYPE_CHECKING:
+    from reko.models import GeneratorSpec
+
 HELP = "translate an image or a folder of images with a generator checkpoint"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="generator (.safetensors or pix2pix/CycleGAN .pth)")
+    parser.add_argument(
+        "--checkpoint", required=True, help="generator (.safetensors or pix2pix/CycleGAN .pth; see --backend)"
+    )
     parser.add_argument("--input", required=True, help="an image file or a folder of images")
     parser.add_argument("--output", required=True, help="folder for the translated PNGs (created if missing)")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB", help="which half of --aligned inputs")
@@ -40,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recursive", action="store_true", help="include sub-folders, mirrored in --output")
     parser.add_argument("--skip-bad", action="store_true", help="skip unreadable images with a warning")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu, cuda, cuda:1")
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnx", "torchscript"),
+        default="torch",
+        help="run --checkpoint in PyTorch, or an exported file (reko export) in ONNX Runtime / TorchScript",
+    )
+    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: torch's)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,19 +90,31 @@ def _build_forward(args: argparse.Namespace) -> tuple[Forward, int]:
     """
     from reko.models import load_generator
 
+    if args.backend != "torch":  # an exported file: its runner checks sizes and runs on CPU
+        from reko.export.runtime import load_runner
+
+        if args.device.split(":")[0] != "cpu":
+            raise RekoError(f"--backend {args.backend} runs on the CPU; drop --device {args.device}")
+        runner = load_runner(args.checkpoint, args.backend, threads=args.threads)
+        _require_rgb(args.checkpoint, runner.spec)
+        return runner, runner.size_multiple
     device = _device(args.device)
     model = load_generator(args.checkpoint, map_location=device)
     spec = model.spec
-    if spec.in_channels != 3 or spec.out_channels != 3:
-        raise RekoError(
-            f"{args.checkpoint}: translate needs an RGB generator (3 channels in and out), this one has "
-            f"{spec.in_channels} in and {spec.out_channels} out"
-        )
+    _require_rgb(args.checkpoint, spec)
 
     def forward(x: torch.Tensor) -> torch.Tensor:
         return model(x.to(device))
 
     return forward, spec.size_multiple
+
+
+def _require_rgb(checkpoint: str, spec: GeneratorSpec) -> None:
+    if spec.in_channels != 3 or spec.out_channels != 3:
+        raise RekoError(
+            f"{checkpoint}: translate needs an RGB generator (3 channels in and out), this one has "
+            f"{spec.in_channels} in and {spec.out_channels} out"
+        )
 
 
 def _device(name: str) -> torch.device:

@@ -1,0 +1,129 @@
+"""Region scoring and patch selection: where a region-aware distiller looks.
+
+ReKo (Zhang et al., arXiv 2205.12451, BMVC 2023) distils only the regions that matter: an
+attention map scores every spatial position of a tapped feature map, the K best positions are
+selected, and the contrastive loss is computed on those patches only. This module holds the
+scoring and selection as pure functions on tensors.
+
+Shapes: features are (B, C, h, w); a score map is flattened to (B, N) with N = h * w
+(row-major: position p is row p // w, column p % w); a selection is (B, K) long indices in [0, N).
+
+Scoring:
+    `activation_score`: channel mean of |activation| (spatial attention of Zagoruyko & Komodakis,
+    "Paying More Attention to Attention", ICLR 2017, with p = 1): what ReKo's released code uses
+    on the teacher's features. `combined_score` averages the standardised maps of student and
+    teacher. Learned scores come from a head in `reko.distill.reko` trained with
+    `learned_attention_loss`.
+
+Selection:
+    `select_topk` (deterministic, ReKo's default), `select_softmax` (sample without replacement
+    from softmax(standardised score / T)) and `select_random` (uniform, as CUT's PatchNCE).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from reko.errors import RekoError
+
+_EPS = 1e-6
+
+
+def activation_score(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) -> (B, h * w): mean over channels of |features|, per position."""
+    return features.detach().float().abs().mean(dim=1).flatten(1)
+
+
+def standardise(scores: torch.Tensor) -> torch.Tensor:
+    """(B, N) -> (B, N) with zero mean and unit standard deviation per row (image).
+
+    Makes scores of different layers, networks and widths comparable before they are combined
+    or divided by a temperature.
+    """
+    scores = scores.float()
+    mean = scores.mean(dim=1, keepdim=True)
+    std = scores.std(dim=1, keepdim=True, unbiased=False)
+    return (scores - mean) / (std + _EPS)
+
+
+def combined_score(student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
+    """Average of the standardised activation scores of student (B, Cs, h, w) and teacher (B, Ct, h, w).
+
+    Looks where either network is active: the regions the teacher finds important and those
+    the student (wrongly or rightly) reacts to. Returns (B, h * w).
+    """
+    if student_features.shape[-2:] != teacher_features.shape[-2:]:
+        raise RekoError(
+            f"student and teacher feature maps differ in size: {tuple(student_features.shape)} vs "
+            f"{tuple(teacher_features.shape)}"
+        )
+    return 0.5 * (standardise(activation_score(student_features)) + standardise(activation_score(teacher_features)))
+
+
+def _check_k(scores: torch.Tensor, k: int) -> None:
+    if scores.dim() != 2:
+        raise RekoError(f"scores must be (B, N), got shape {tuple(scores.shape)}")
+    if not 1 <= k <= scores.shape[1]:
+        raise RekoError(f"cannot select {k} of {scores.shape[1]} positions")
+
+
+def select_topk(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, N) -> (B, k): the k highest-scoring positions of each image, best first."""
+    _check_k(scores, k)
+    return scores.detach().topk(k, dim=1).indices
+
+
+def select_softmax(
+    scores: torch.Tensor, k: int, temperature: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """(B, N) -> (B, k): k distinct positions sampled from softmax(standardise(scores) / temperature).
+
+    Low temperatures approach `select_topk`; high ones approach `select_random`. Sampled with the
+    Gumbel-top-k trick (Kool et al., "Stochastic Beams and Where to Find Them", ICML 2019): the k
+    largest of ``logits + Gumbel noise`` are a sample without replacement from softmax(logits), and
+    unlike ``torch.multinomial`` it stays exact when low temperatures underflow probabilities to 0.
+    """
+    _check_k(scores, k)
+    if temperature <= 0:
+        raise RekoError(f"softmax selection temperature must be > 0, got {temperature}")
+    logits = standardise(scores.detach()) / temperature
+    uniform = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-12, 1 - 1e-7)
+    gumbel = -torch.log(-torch.log(uniform))
+    return (logits + gumbel).topk(k, dim=1).indices
+
+
+def select_random(
+    batch: int, positions: int, k: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """(B, k) distinct positions drawn uniformly from [0, positions) for each image."""
+    if not 1 <= k <= positions:
+        raise RekoError(f"cannot select {k} of {positions} positions")
+    noise = torch.rand(batch, positions, generator=generator, device=device)
+    return noise.topk(k, dim=1).indices  # the k largest uniform draws: a uniform k-subset
+
+
+def gather_positions(features: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Feature vectors at selected positions: (B, C, h, w), (B, K) -> (B, K, C)."""
+    batch, channels = features.shape[:2]
+    flat = features.flatten(2)  # (B, C, N)
+    picked = torch.gather(flat, 2, index.unsqueeze(1).expand(batch, channels, index.shape[1]))  # (B, C, K)
+    return picked.transpose(1, 2)
+
+
+def learned_attention_loss(logits: torch.Tensor, difficulty: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Trains a learned attention head to point where the student is furthest from the teacher.
+
+    Args:
+        logits: (B, N) the head's scores (gradients flow to the head).
+        difficulty: (B, N) how far the student is from the teacher at each position, e.g.
+            1 - cos(student embedding, teacher embedding); detached here.
+        temperature: sharpness of the target distribution over standardised difficulties.
+
+    Returns:
+        KL(softmax(standardise(difficulty) / T) || softmax(logits)), averaged over images: 0 when
+        the head's spatial distribution matches the target.
+    """
+    target = torch.softmax(standardise(difficulty.detach()) / temperature, dim=1)
+    log_pred = F.log_softmax(logits.float(), dim=1)
+    return F.kl_div(log_pred, target, reduction="batchmean")

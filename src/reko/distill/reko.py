@@ -1,0 +1,248 @@
+"""ReKo: Region-aware Knowledge Distillation (Zhang et al., arXiv 2205.12451, BMVC 2023).
+
+At each tapped layer, ReKo (1) scores every spatial position of the feature map, (2) selects a few
+positions per image (the "crucial regions"), (3) projects the student's and the teacher's feature
+vectors at those positions into a shared embedding space, and (4) pulls each student patch
+towards the teacher patch at the same position and away from the teacher's other selected patches
+with a patch-wise InfoNCE (CUT's PatchNCE). Every choice is an option of `ReKoConfig`:
+
+==========================  ===================================================================
+option                      choices (default first)
+==========================  ===================================================================
+``taps``                    stage names; empty = `default_taps` (ResNet: three blocks and up1;
+                            U-Net: encoder.2, decoder.{n-4}, decoder.{n-3})
+``scoring``                 ``teacher``: channel mean of |teacher activation| (the authors' code);
+                            ``student+teacher``: mean of both standardised maps;
+                            ``learned``: a small head on the teacher features trained to predict
+                            where the student is furthest from the teacher (our design; see below)
+``selection``               ``topk`` (the K best), ``softmax`` (K sampled from softmax(z / T) of the
+                            standardised scores z), ``random`` (uniform: CUT's PatchNCE sampling)
+``num_patches``             K = 64 per layer per image (all positions if a layer has fewer)
+``projection``              ``mlp`` (Linear-ReLU-Linear, as CUT) or ``conv1x1`` (one linear map)
+``embed_dim``               256 (as CUT)
+``train_teacher_head``      True: the teacher-side head is trained with the student; False: it
+                            keeps its random initialisation, as in the authors' released code
+``nce_temperature``         0.07
+==========================  ===================================================================
+
+The learned scorer: a 1x1-conv head on the (detached) teacher features outputs one logit per
+position; its target is the softmax over positions of the standardised embedding distance
+1 - cos(student, teacher) computed at every position with the (current, no-grad) projection
+heads, i.e. it learns where the student is still wrong, and selection then focuses there. Its
+KL loss is weighted by ``attention_weight``. Selection itself is never differentiated.
+
+The method's loss (as every method's in reko): ``output_weight * L1(student_out, teacher_out) +
+weight * mean over taps of PatchNCE (+ attention_weight * attention head loss)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reko.distill.losses.contrastive import patch_nce_loss
+from reko.distill.losses.regions import (
+    activation_score,
+    combined_score,
+    gather_positions,
+    learned_attention_loss,
+    select_random,
+    select_softmax,
+    select_topk,
+)
+from reko.distill.method import DistillMethod, MethodConfig
+from reko.distill.registry import register
+from reko.errors import RekoError
+from reko.models.discriminator import init_weights
+from reko.models.layers import FeatureInfo
+
+SCORINGS: tuple[str, ...] = ("teacher", "student+teacher", "learned")
+SELECTIONS: tuple[str, ...] = ("topk", "softmax", "random")
+PROJECTIONS: tuple[str, ...] = ("mlp", "conv1x1")
+
+
+@dataclass(frozen=True)
+class ReKoConfig(MethodConfig):
+    """Options of ReKo (see the module docstring for what each does)."""
+
+    taps: tuple[str, ...] = ()  # empty: default_taps() of the generator family
+    scoring: str = "teacher"  # teacher | student+teacher | learned
+    selection: str = "topk"  # topk | softmax | random
+    num_patches: int = 64  # K per layer per image
+    softmax_temperature: float = 1.0  # T of selection=softmax, on standardised scores
+    projection: str = "mlp"  # mlp | conv1x1
+    embed_dim: int = 256
+    train_teacher_head: bool = True  # False: the authors' frozen, randomly initialised teacher head
+    nce_temperature: float = 0.07
+    attention_weight: float = 1.0  # scoring=learned: weight of the attention head's loss
+    attention_hidden: int = 64  # scoring=learned: hidden channels of the attention head
+
+    def __post_init__(self) -> None:
+        for name, value, choices in (
+            ("scoring", self.scoring, SCORINGS),
+            ("selection", self.selection, SELECTIONS),
+            ("projection", self.projection, PROJECTIONS),
+        ):
+            if value not in choices:
+                raise RekoError(f"reko {name} {value!r} is not one of {choices}")
+        for name in ("num_patches", "embed_dim", "attention_hidden"):
+            if getattr(self, name) < 1:
+                raise RekoError(f"reko {name} must be >= 1, got {getattr(self, name)}")
+        for name in ("softmax_temperature", "nce_temperature"):
+            if getattr(self, name) <= 0:
+                raise RekoError(f"reko {name} must be > 0, got {getattr(self, name)}")
+
+
+def default_taps(feature_info: Sequence[FeatureInfo]) -> list[str]:
+    """A few layers across the network: ResNet blocks at 1/3, 2/3, the end, and up1; U-Net equivalents.
+
+    ResNet-9: ``blocks.2, blocks.5, blocks.8, up1``; ResNet-6: ``blocks.1, blocks.3, blocks.5, up1``.
+    U-Net with n levels: ``encoder.2`` (stride 8), ``decoder.{n-4}`` (stride 8), ``decoder.{n-3}`` (stride 4).
+    """
+    names = [info.name for info in feature_info]
+    blocks = [name for name in names if name.startswith("blocks.")]
+    if blocks:
+        n = len(blocks)
+        picked = dict.fromkeys(f"blocks.{max(0, round((i + 1) * n / 3) - 1)}" for i in range(3))
+        return [*picked, "up1"]
+    encoders = [name for name in names if name.startswith("encoder.")]
+    if encoders:
+        n = len(encoders)
+        return ["encoder.2", f"decoder.{n - 4}", f"decoder.{n - 3}"]
+    raise RekoError(f"no default ReKo taps for a network with stages {names}; set distill.taps")
+
+
+def _projector(kind: str, channels: int, dim: int) -> nn.Module:
+    """Maps (..., channels) feature vectors to (..., dim) embeddings (a 1x1 conv on gathered positions)."""
+    if kind == "conv1x1":
+        return nn.Linear(channels, dim)
+    return nn.Sequential(nn.Linear(channels, dim), nn.ReLU(), nn.Linear(dim, dim))
+
+
+def _key(tap: str) -> str:
+    return tap.replace(".", "_")  # ModuleDict keys cannot hold dots
+
+
+@register
+class ReKo(DistillMethod):
+    """Region-aware patch-wise contrastive distillation; options in `ReKoConfig`."""
+
+    name: ClassVar[str] = "reko"
+    config_class: ClassVar[type[MethodConfig]] = ReKoConfig
+
+    def __init__(
+        self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
+    ) -> None:
+        super().__init__(config, teacher_info, student_info)
+        if not isinstance(config, ReKoConfig):
+            raise RekoError(f"{type(self).__name__} needs a ReKoConfig, got {type(config).__name__}")
+        self.config: ReKoConfig = config
+        self._taps = list(config.taps) or default_taps(teacher_info)
+        for tap in self._taps:
+            for side, info in (("teacher", self.teacher_info), ("student", self.student_info)):
+                if tap not in info:
+                    raise RekoError(f"reko tap {tap!r} is not a stage of the {side}; valid stages: {list(info)}")
+        dim = config.embed_dim
+        self.student_heads = nn.ModuleDict(
+            {_key(t): _projector(config.projection, self.student_info[t].channels, dim) for t in self._taps}
+        )
+        self.teacher_heads = nn.ModuleDict(
+            {_key(t): _projector(config.projection, self.teacher_info[t].channels, dim) for t in self._taps}
+        )
+        self.attention_heads = nn.ModuleDict()
+        if config.scoring == "learned":
+            hidden = config.attention_hidden
+            self.attention_heads = nn.ModuleDict(
+                {
+                    _key(t): nn.Sequential(
+                        nn.Conv2d(self.teacher_info[t].channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, 1, 1)
+                    )
+                    for t in self._taps
+                }
+            )
+        init_weights(self)  # N(0, 0.02), as CUT initialises its projection MLPs
+        if not config.train_teacher_head:
+            # The authors' released code creates this head after the optimiser: it never trains.
+            self.teacher_heads.requires_grad_(False)
+        self._visuals: dict[str, Any] = {}
+
+    @property
+    def taps(self) -> list[str]:
+        return list(self._taps)
+
+    def forward(  # type: ignore[override]
+        self,
+        student_features: dict[str, torch.Tensor],
+        teacher_features: dict[str, torch.Tensor],
+        student_output: torch.Tensor,
+        teacher_output: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if teacher_output is None:
+            raise RekoError("reko needs the teacher's output and features")
+        config = self.config
+        parts: dict[str, torch.Tensor] = {}
+        nce_terms, attention_terms = [], []
+        scores_seen, selected_seen = {}, {}
+        for tap in self._taps:
+            student, teacher = student_features[tap], teacher_features[tap].detach()  # (B, C, h, w)
+            if student.shape[-2:] != teacher.shape[-2:]:
+                raise RekoError(
+                    f"reko tap {tap!r}: student map {tuple(student.shape)} and teacher map {tuple(teacher.shape)} "
+                    "differ in size; student and teacher must share the architecture family"
+                )
+            key = _key(tap)
+            scores, attention_loss = self._score(key, student, teacher)  # (B, N)
+            index = self._select(scores)  # (B, K)
+            s_embed = self.student_heads[key](gather_positions(student, index))  # (B, K, D)
+            t_embed = self.teacher_heads[key](gather_positions(teacher, index).to(s_embed.dtype))
+            nce = patch_nce_loss(s_embed, t_embed, config.nce_temperature)
+            nce_terms.append(nce)
+            parts[f"reko_nce/{tap}"] = nce.detach()
+            if attention_loss is not None:
+                attention_terms.append(attention_loss)
+            scores_seen[tap] = scores.detach().view(-1, *student.shape[-2:])
+            selected_seen[tap] = index.detach()
+        nce_mean = torch.stack(nce_terms).mean()
+        output_l1 = F.l1_loss(student_output.float(), teacher_output.detach().float())
+        loss = config.output_weight * output_l1 + config.weight * nce_mean
+        parts["output_l1"] = output_l1.detach()
+        parts["reko_nce"] = nce_mean.detach()
+        if attention_terms:
+            attention_mean = torch.stack(attention_terms).mean()
+            loss = loss + config.attention_weight * attention_mean
+            parts["reko_attention"] = attention_mean.detach()
+        self._visuals = {"attention": scores_seen, "selected": selected_seen}
+        return loss, parts
+
+    def _score(
+        self, key: str, student: torch.Tensor, teacher: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, N) scores of every position, and the learned head's loss (scoring=learned only)."""
+        scoring = self.config.scoring
+        if scoring == "teacher":
+            return activation_score(teacher), None
+        if scoring == "student+teacher":
+            return combined_score(student, teacher), None
+        logits = self.attention_heads[key](teacher).flatten(1).float()  # (B, N)
+        with torch.no_grad():  # where is the student furthest from the teacher right now?
+            s_all = self.student_heads[key](student.detach().flatten(2).transpose(1, 2))  # (B, N, D)
+            t_all = self.teacher_heads[key](teacher.flatten(2).transpose(1, 2).to(s_all.dtype))
+            difficulty = 1.0 - F.cosine_similarity(s_all.float(), t_all.float(), dim=-1)  # (B, N)
+        return logits.detach(), learned_attention_loss(logits, difficulty)
+
+    def _select(self, scores: torch.Tensor) -> torch.Tensor:
+        k = min(self.config.num_patches, scores.shape[1])
+        if self.config.selection == "topk":
+            return select_topk(scores, k)
+        if self.config.selection == "softmax":
+            return select_softmax(scores, k, self.config.softmax_temperature)
+        return select_random(scores.shape[0], scores.shape[1], k, device=scores.device)
+
+    def visuals(self) -> dict[str, Any]:
+        """The last step's ``attention`` {tap: (B, h, w) scores} and ``selected`` {tap: (B, K) positions}."""
+        return dict(self._visuals)

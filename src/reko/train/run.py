@@ -1,0 +1,163 @@
+"""Running a training job: the run folder, its config, processes, seeds, and `train_teacher`.
+
+`train_teacher(config, out_dir)` trains a pix2pix or CycleGAN generator from scratch (``reko train``);
+`reko.distill.run.distill` is its distillation counterpart. Both share `run_trainer`, which
+prepares the run folder (``config.yaml``), processes and seeds, and runs the `Trainer`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reko.config import TeacherConfig, from_dict, read_yaml, save_config
+from reko.errors import RekoError
+from reko.models import DiscriminatorSpec, GeneratorSpec, create_discriminator, create_generator
+from reko.train.cyclegan import CycleGAN
+from reko.train.data import build_datasets
+from reko.train.distributed import DistContext, init_distributed, shutdown_distributed
+from reko.train.pix2pix import Pix2Pix
+from reko.train.state import seed_everything, set_deterministic
+from reko.train.trainable import Trainable
+from reko.train.trainer import STATE_FILE, Trainer
+
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class RunResult:
+    """What a run did and where its files are."""
+
+    out_dir: Path
+    step: int
+    finished: bool  # reached train.steps (False: stopped early, to be resumed)
+    latest: dict[str, Path] = field(default_factory=dict)  # generator name -> *_latest.safetensors
+    best: dict[str, Path] = field(default_factory=dict)  # generator name -> *_best.safetensors
+    metrics: dict[str, float] = field(default_factory=dict)  # the last validation metrics
+    best_value: float | None = None
+    best_step: int | None = None
+    config: Any = None  # the resolved config
+
+
+def load_run_config(cls: type[Any], run_dir: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> Any:
+    """The config a run folder was started with (``config.yaml``), with optional dotted overrides."""
+    from reko.config import set_nested
+
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise RekoError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}")
+    raw = read_yaml(path)
+    for key, value in (overrides or {}).items():
+        set_nested(raw, key, value)
+    return from_dict(cls, raw)
+
+
+def check_out_dir(out_dir: str | os.PathLike[str] | None, resume: bool) -> Path:
+    if not out_dir:
+        raise RekoError("no run folder: pass --out RUN_DIR (or set out: in the config)")
+    out = Path(out_dir)
+    if resume and not (out / STATE_FILE).is_file():
+        raise RekoError(f"cannot resume {out}: it has no {STATE_FILE} (the run never saved)")
+    if not resume and (out / STATE_FILE).exists():
+        raise RekoError(f"{out} already holds a run; resume it with --resume {out} or choose another folder")
+    return out
+
+
+def run_trainer(
+    config: Any,
+    out_dir: Path,
+    layout: str,
+    build: Callable[[], Trainable],
+    resume: bool,
+    stop_at: int | None,
+) -> tuple[RunResult, Trainable]:
+    """Start processes and seeds, build the trainable and the datasets, write config.yaml, train."""
+    if config.train.threads > 0:
+        # One thread per process is much faster when processes share cores (torchrun on a CPU,
+        # or a busy machine): idle OpenMP threads spin while they wait for a core.
+        torch.set_num_threads(config.train.threads)
+    context: DistContext = init_distributed(config.train.device)
+    try:
+        set_deterministic(config.train.deterministic)
+        seed_everything(config.train.seed)  # the same on every process: identical initial weights
+        trainable = build()
+        size_multiple = max(g.spec.size_multiple for g in trainable.generators().values())
+        if config.data.crop_size % size_multiple:
+            raise RekoError(
+                f"data.crop_size {config.data.crop_size} is not a multiple of {size_multiple}, which this "
+                "generator needs; change data.crop_size (and data.load_size)"
+            )
+        train_set, val_set = build_datasets(config.data, layout, config.train.seed, size_multiple)
+        if context.is_main:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            save_config(config, out_dir / CONFIG_FILE)
+        trainer = Trainer(
+            trainable, train_set, val_set, config.train, config.log, out_dir, context, config.data.num_workers
+        )
+        fit = trainer.fit(resume=resume, stop_at=stop_at)
+    finally:
+        shutdown_distributed()
+    names = list(trainable.generators())
+    result = RunResult(
+        out_dir=out_dir,
+        step=fit.step,
+        finished=fit.finished,
+        latest={n: out_dir / f"{n}_latest.safetensors" for n in names},
+        best={n: out_dir / f"{n}_best.safetensors" for n in names if (out_dir / f"{n}_best.safetensors").exists()},
+        metrics=fit.metrics,
+        best_value=fit.best_value,
+        best_step=fit.best_step,
+        config=config,
+    )
+    return result, trainable
+
+
+def generator_spec(config: TeacherConfig) -> GeneratorSpec:
+    g = config.generator
+    return GeneratorSpec(
+        family=g.family, ngf=g.ngf, n_blocks=g.n_blocks, num_downs=g.num_downs, norm=g.norm, dropout=g.dropout
+    )
+
+
+def discriminator_spec(config: Any, in_channels: int) -> DiscriminatorSpec:
+    d = config.discriminator
+    return DiscriminatorSpec(kind=d.kind, in_channels=in_channels, ndf=d.ndf, n_layers=d.n_layers, norm=d.norm)
+
+
+def train_teacher(
+    config: TeacherConfig,
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    resume: bool = False,
+    stop_at: int | None = None,
+) -> RunResult:
+    """Train a pix2pix (paired data) or CycleGAN (unpaired data) teacher from scratch.
+
+    Writes into ``out_dir`` (default ``config.out``): ``config.yaml``, ``state.pt``,
+    ``generator_latest/best.safetensors`` (pix2pix) or ``G_AB_* / G_BA_*`` (CycleGAN), scalars,
+    grids and TensorBoard logs. ``stop_at`` stops (resumably) after that step.
+    """
+    out = check_out_dir(out_dir or config.out, resume)
+    spec = generator_spec(config)
+
+    def build() -> Trainable:
+        if config.model == "pix2pix":
+            d_spec = discriminator_spec(config, spec.in_channels + spec.out_channels)
+            return Pix2Pix(create_generator(spec), create_discriminator(d_spec), config.loss)
+        d_spec = discriminator_spec(config, spec.out_channels)
+        return CycleGAN(
+            create_generator(spec),
+            create_generator(spec),
+            create_discriminator(d_spec),
+            create_discriminator(d_spec),
+            config.loss,
+        )
+
+    layout = "paired" if config.model == "pix2pix" else "unpaired"
+    result, _ = run_trainer(config, out, layout, build, resume, stop_at)
+    return result
