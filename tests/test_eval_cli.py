@@ -75,7 +75,7 @@ def test_eval_paired_caches_the_targets(student_path, facades_dir, workdir) -> N
     assert main(argv) == 0
     report = json.loads(out.read_text())
     (row,) = report["results"]
-    assert (row["model"], row["against"], row["images"]) == ("student", "ground truth", 2)
+    assert (row["model"], row["against"], row["images"]) == ("generator", "ground truth", 2)
     assert row["fid"] > 0 and 0 < row["l1"] < 1 and -1 <= row["ssim"] <= 1 and row["psnr"] > 0
     cached = list((workdir / "cache" / "fid_reference").glob("facades-val-BtoA-targets-clean-*.npz"))
     assert len(cached) == 1

@@ -35,6 +35,7 @@ from reko.export.images import synthetic_images
 from reko.export.metadata import ExportInfo
 from reko.export.onnx import resolve_exporter
 from reko.export.pipeline import parity_sizes
+from reko.export.quality import int8_quality
 from reko.export.rewrites import PhaseSplitConv2d, rewrite_for_export
 from reko.export.runtime import TorchRunner
 from reko.models import GeneratorSpec, create_generator, load_generator, save_generator
@@ -299,3 +300,11 @@ def test_real_teacher_exports_to_onnx_with_parity(teacher_path: Path, horse2zebr
     assert report.passed and result.max_abs_diff < 1e-3 and result.psnr_db > 60
     assert report.info.rewrites == ("phase_split_head",)
     assert np.isfinite(result.worst_psnr_db)
+
+
+def test_int8_quality_reports_psnr_fid_and_kid(inception_path: Path) -> None:
+    images = synthetic_images(4, 32, 32)
+    quality = int8_quality(lambda x: x, lambda x: (x + 0.01).clamp(-1, 1), images, "synthetic", inception_path)
+    assert quality.psnr_db > 35 and quality.fid is not None and quality.fid >= 0
+    assert quality.kid_mean is not None and quality.kid_std is not None
+    assert "read KID" in quality.note and "FID" in quality.describe()

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
         segmenter = load_drn(args.drn, download=not args.no_download).to(args.device)
     report = evaluate(student, config, teacher=teacher, extractor=extractor, segmenter=segmenter)
-    report["models"]["student"]["checkpoint"] = str(args.checkpoint)
+    report["models"]["student" if teacher is not None else "generator"]["checkpoint"] = str(args.checkpoint)
     if teacher is not None:
         report["models"]["teacher"]["checkpoint"] = str(args.teacher)
     report["threads"] = torch.get_num_threads()

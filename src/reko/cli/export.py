@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sizes.add_argument("--size", type=int, default=256, help="fixed input height and width (dynamic: checked at 256)")
     sizes.add_argument("--dynamic", action="store_true", help="any height/width that is a multiple of the factor")
     parser.add_argument(
-        "--opset", type=int, help=f"ONNX opset (default {DEFAULT_OPSET}; 11-17 use the TorchScript exporter)"
+        "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (11-17 use the TorchScript exporter)"
     )
     parser.add_argument(
         "--exporter", choices=EXPORTERS, default="auto", help="torch.onnx exporter (auto: dynamo from opset 18)"
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     int8.add_argument("--int8", action="store_true", help="static INT8 quantisation with ONNX Runtime")
     int8.add_argument("--calibration", type=Path, metavar="DIR", help="images to calibrate activation ranges on")
     int8.add_argument("--calibration-count", type=int, default=32, help="calibration images used (first N, sorted)")
-    int8.add_argument("--calibration-method", choices=CALIBRATION_METHODS, default="minmax", help="range estimator")
+    int8.add_argument("--calibration-method", choices=CALIBRATION_METHODS, default="percentile", help="range estimator")
     int8.add_argument("--activation-type", choices=ACTIVATION_TYPES, default="int8", help="activation integer type")
     int8.add_argument("--quant-format", choices=QUANT_FORMATS, default="qdq", help="ONNX quantised graph form")
     int8.add_argument("--no-equalize", action="store_true", help="skip InstanceNorm channel equalisation")
@@ -53,29 +53,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     int8.add_argument("--no-fid", action="store_true", help="skip FID/KID (PSNR only)")
     int8.add_argument("--inception", type=Path, metavar="FILE", help="FID Inception network file")
     check = parser.add_argument_group("parity check")
-    check.add_argument("--test-images", type=Path, metavar="DIR", help="real images to compare on (default: see above)")
+    check.add_argument("--test-images", type=Path, metavar="DIR", help="real images to compare on (None: see above)")
     check.add_argument("--parity-count", type=int, default=4, help="images per checked size")
     check.add_argument("--max-abs-diff", type=float, default=FLOAT_MAX_ABS, help="float tolerance on |output diff|")
     check.add_argument("--min-psnr", type=float, default=INT8_MIN_PSNR, help="INT8 tolerance: PSNR vs float, dB")
-    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: torch's)")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (None: torch's)")
     parser.add_argument("--no-rewrites", action="store_true", help="export the graph as built (no head phase split)")
     parser.add_argument("--report", type=Path, metavar="FILE", help="also write the report as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     from reko.eval.report import write_json
-    from reko.export.onnx import DEFAULT_OPSET
     from reko.export.parity import ParityError
     from reko.export.pipeline import ExportOptions, export_checkpoint
     from reko.export.quantize import Int8Settings
 
-    if args.format != "onnx" and (args.opset is not None or args.exporter != "auto"):
-        raise RekoError("--opset and --exporter apply to --format onnx only")
+    if args.format != "onnx" and args.exporter != "auto":
+        raise RekoError("--exporter applies to --format onnx only")
     options = ExportOptions(
         format=args.format,
         size=args.size,
         dynamic=args.dynamic,
-        opset=DEFAULT_OPSET if args.opset is None else args.opset,
+        opset=args.opset,
         exporter=args.exporter,
         int8=args.int8,
         calibration=args.calibration,

@@ -137,7 +137,10 @@ def evaluate(
         raise RekoError("FID/KID need an Inception feature extractor")
     if "miou" in metrics and segmenter is None:
         raise RekoError("mIoU needs a segmentation network (--drn)")
-    models = {"student": student.eval()} | ({"teacher": teacher.eval()} if teacher is not None else {})
+    # Without a teacher the evaluated network is just "generator"; with one, "student" and "teacher".
+    models = (
+        {"student": student.eval(), "teacher": teacher.eval()} if teacher is not None else {"generator": student.eval()}
+    )
     multiple = max(getattr(getattr(m, "spec", None), "size_multiple", 1) for m in models.values())
     dataset, files, root = _dataset(config, multiple)
     preparation = _preparation(config)
@@ -367,7 +370,7 @@ def _results(
         entry = row(name, "label maps")
         entry.update(miou=result.miou, pixel_accuracy=result.pixel_accuracy, class_iou=result.to_dict()["class_iou"])
     order = {"ground truth": 0, "real images": 0, "teacher": 1, "label maps": 2}
-    return sorted(rows.values(), key=lambda r: (r["model"] != "student", order.get(r["against"], 3)))
+    return sorted(rows.values(), key=lambda r: (r["model"] == "teacher", order.get(r["against"], 3)))
 
 
 def _describe_model(model: nn.Module) -> dict[str, Any]:

@@ -12,44 +12,45 @@ Every exported file carries the generator's spec and its export settings (`metad
 can be run and re-checked with nothing else.
 """
 
-from reko.export.metadata import EXPORT_FORMATS, ExportInfo
-from reko.export.onnx import DEFAULT_OPSET, export_onnx
-from reko.export.parity import (
-    FLOAT_TOLERANCE,
-    INT8_TOLERANCE,
-    ParityError,
-    ParityResult,
-    Tolerance,
-    check_parity,
-    psnr,
-    require_parity,
-)
-from reko.export.pipeline import ExportOptions, export_checkpoint
-from reko.export.quantize import Int8Settings, quantize_int8
-from reko.export.report import ExportReport
-from reko.export.runtime import BACKENDS, Runner, load_runner
-from reko.export.torchscript import export_torchscript
+from __future__ import annotations
 
-__all__ = [
-    "BACKENDS",
-    "DEFAULT_OPSET",
-    "EXPORT_FORMATS",
-    "FLOAT_TOLERANCE",
-    "INT8_TOLERANCE",
-    "ExportInfo",
-    "ExportOptions",
-    "ExportReport",
-    "Int8Settings",
-    "ParityError",
-    "ParityResult",
-    "Runner",
-    "Tolerance",
-    "check_parity",
-    "export_checkpoint",
-    "export_onnx",
-    "export_torchscript",
-    "load_runner",
-    "psnr",
-    "quantize_int8",
-    "require_parity",
-]
+import importlib
+from typing import Any
+
+# Public name -> the module that defines it. Imported on first use, so that `reko --help` and
+# `import reko.export.onnx` do not pay for ONNX Runtime's quantisation tooling.
+_PUBLIC: dict[str, str] = {
+    "BACKENDS": "reko.export.runtime",
+    "DEFAULT_OPSET": "reko.export.onnx",
+    "EXPORT_FORMATS": "reko.export.metadata",
+    "FLOAT_TOLERANCE": "reko.export.parity",
+    "INT8_TOLERANCE": "reko.export.parity",
+    "ExportInfo": "reko.export.metadata",
+    "ExportOptions": "reko.export.pipeline",
+    "ExportReport": "reko.export.report",
+    "Int8Settings": "reko.export.quantize",
+    "ParityError": "reko.export.parity",
+    "ParityResult": "reko.export.parity",
+    "Runner": "reko.export.runtime",
+    "Tolerance": "reko.export.parity",
+    "check_parity": "reko.export.parity",
+    "export_checkpoint": "reko.export.pipeline",
+    "export_onnx": "reko.export.onnx",
+    "export_torchscript": "reko.export.torchscript",
+    "load_runner": "reko.export.runtime",
+    "psnr": "reko.export.parity",
+    "quantize_int8": "reko.export.quantize",
+    "require_parity": "reko.export.parity",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'reko.export' has no attribute {name!r}")
+    return getattr(importlib.import_module(_PUBLIC[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

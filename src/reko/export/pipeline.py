@@ -113,7 +113,7 @@ def export_checkpoint(checkpoint: PathLike, out: PathLike, options: ExportOption
     out = Path(out)
     with atomic_path(out) as staged:
         start = time.perf_counter()
-        info = _export(model, staged, options, Path(checkpoint).name, calibration)
+        info = _export(model, staged, options, Path(checkpoint).name, calibration, sizes[0])
         seconds = time.perf_counter() - start
         runner = load_runner(staged, "onnx" if options.format == "onnx" else "torchscript", threads=options.threads)
         reference = TorchRunner(Path(checkpoint), model)
@@ -146,17 +146,24 @@ def export_checkpoint(checkpoint: PathLike, out: PathLike, options: ExportOption
 
 def parity_sizes(size: int, spec: GeneratorSpec, dynamic: bool) -> list[tuple[int, int]]:
     """(height, width) pairs to check: ``size`` x ``size``, plus for dynamic exports a second,
-    non-square size (one multiple shorter, or taller when ``size`` is a single multiple)."""
-    side = check_export_size(size, spec)
-    if not dynamic:
-        return [(side, side)]
+    non-square size (one multiple shorter, or taller when ``size`` is a single multiple); for
+    dynamic exports ``size`` is first rounded to the nearest multiple."""
     multiple = spec.size_multiple
+    if not dynamic:
+        side = check_export_size(size, spec)
+        return [(side, side)]
+    side = max(multiple, round(size / multiple) * multiple)
     other = side - multiple if side - multiple >= multiple else side + multiple
     return [(side, side), (other, side)]
 
 
 def _export(
-    model: nn.Module, path: Path, options: ExportOptions, source: str, calibration: ImageSource | None
+    model: nn.Module,
+    path: Path,
+    options: ExportOptions,
+    source: str,
+    calibration: ImageSource | None,
+    calibration_size: tuple[int, int],
 ) -> ExportInfo:
     size = None if options.dynamic else options.size
     rewrites: tuple[str, ...] = ()
@@ -176,7 +183,7 @@ def _export(
             rewrites=rewrites,
         )
     assert calibration is not None
-    images = calibration.load(options.calibration_count, options.size, options.size)
+    images = calibration.load(options.calibration_count, *calibration_size)
     return quantize_int8(
         model,
         path,

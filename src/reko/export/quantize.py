@@ -3,8 +3,8 @@
 The recipe (each step measured on the real CycleGAN teacher; see docs/deployment.md):
 
 1. `equalize_instance_norm`: rescale every convolution that feeds an InstanceNorm so its
-   channels have equal spread (exact for the float network). Without it the trained teacher's
-   INT8 output PSNR is ~15 dB.
+   channels have equal spread (the float network is unchanged to ~1e-4). Without it the teacher
+   loses 5 dB (34.2 vs 39.5 dB with minmax calibration; 15 vs 19 dB under ORT's default op set).
 2. Export that network to float ONNX and run ORT's ``quant_pre_process`` (shape inference and
    graph clean-up, so that quantisation sees fused, shaped nodes).
 3. ``quantize_static`` in QDQ form with per-channel INT8 weights, quantising convolutions only
@@ -18,13 +18,16 @@ The recipe (each step measured on the real CycleGAN teacher; see docs/deployment
    * the first convolution (3 input channels): ORT's INT8 kernel for it is an im2col GEMM with
      K = 147 that runs ~3x *slower* than the float one.
 
-   Reflection ``Pad``, ``Relu`` and the residual ``Add`` stay float: quantising them made the
-   graph slower and cost 3-4 dB of the teacher's output PSNR.
-4. Calibrate activations ranges on the calibration images (`CALIBRATION_METHODS`).
+   Reflection ``Pad`` and the residual ``Add`` stay float: quantising them too made the graph
+   ~8 % slower and cost 3-4 dB of the teacher's PSNR (``Relu`` made no difference either way).
+4. Calibrate activation ranges on the calibration images: ``percentile`` (the default) clips the
+   0.001 % tails of each activation's histogram, +4 dB over ``minmax`` on the teacher (43.6 vs
+   39.5 dB) and +3.5 dB on a distilled student; ``entropy`` matched ``minmax`` there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -34,7 +37,6 @@ from typing import Any
 
 import onnx
 import torch
-from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType
 from torch import nn
 
 from reko.errors import RekoError
@@ -56,8 +58,8 @@ class Int8Settings:
     """How the INT8 model is built (recorded in the file).
 
     Attributes:
-        calibration_method: ``minmax`` (the observed range), ``percentile`` (clips the 0.001 %
-            tails) or ``entropy`` (KL-divergence-optimal clipping).
+        calibration_method: ``percentile`` (clips the 0.001 % tails), ``minmax`` (the observed
+            range) or ``entropy`` (KL-divergence-optimal clipping).
         activation_type: ``int8`` or ``uint8`` activations; weights are always INT8.
         quant_format: ``qdq`` (Quantize/Dequantize pairs around float ops, fused by ORT) or
             ``qoperator`` (QLinearConv and friends written out).
@@ -67,7 +69,7 @@ class Int8Settings:
         exclude_nodes: ONNX node names kept in float, in addition to those above.
     """
 
-    calibration_method: str = "minmax"
+    calibration_method: str = "percentile"
     activation_type: str = "int8"
     quant_format: str = "qdq"
     per_channel: bool = True
@@ -118,7 +120,7 @@ def quantize_int8(
 
     Returns the `ExportInfo` stored in the file.
     """
-    from onnxruntime.quantization import quantize_static
+    from onnxruntime.quantization import quantize_static as _quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     settings = settings or Int8Settings()
@@ -147,19 +149,21 @@ def quantize_int8(
             raise RekoError(f"ONNX Runtime's quantisation pre-processing failed: {error}") from error
         prepared = onnx.load(str(work / "prepared.onnx"))
         excluded = sorted(set(settings.exclude_nodes) | set(_float_nodes(prepared)))
-        quantize_static(
-            str(work / "prepared.onnx"),
-            str(work / "int8.onnx"),
-            _CalibrationReader(calibration),
-            quant_format=_quant_format(settings.quant_format),
-            op_types_to_quantize=list(settings.op_types),
-            per_channel=settings.per_channel,
-            activation_type=_quant_type(settings.activation_type),
-            weight_type=_quant_type("int8"),
-            nodes_to_exclude=excluded,
-            calibrate_method=_calibration_method(settings.calibration_method),
-            extra_options={"CalibTensorRangeSymmetric": False},
-        )
+        # ORT prints calibration progress to stdout; the report says what matters.
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            _quantize_static(
+                str(work / "prepared.onnx"),
+                str(work / "int8.onnx"),
+                _CalibrationReader(calibration),
+                quant_format=_quant_format(settings.quant_format),
+                op_types_to_quantize=list(settings.op_types),
+                per_channel=settings.per_channel,
+                activation_type=_quant_type(settings.activation_type),
+                weight_type=_quant_type("int8"),
+                nodes_to_exclude=excluded,
+                calibrate_method=_calibration_method(settings.calibration_method),
+                extra_options={"CalibTensorRangeSymmetric": False},
+            )
         proto = onnx.load(str(work / "int8.onnx"))
     int8 = {
         **settings.to_dict(),
@@ -188,11 +192,11 @@ def _float_nodes(model: onnx.ModelProto) -> list[str]:
     return names
 
 
-class _CalibrationReader(CalibrationDataReader):
-    """ORT's calibration feed over a list of images (one feed per image)."""
+class _CalibrationReader:
+    """ORT's calibration feed over a list of images (one feed per image). ORT's
+    ``CalibrationDataReader`` accepts any class with ``get_next`` as a subclass."""
 
     def __init__(self, images: Sequence[torch.Tensor]) -> None:
-        super().__init__()
         self._images = list(images)
         self._iterator: Iterator[torch.Tensor] = iter(self._images)
 
@@ -210,15 +214,21 @@ class _CalibrationReader(CalibrationDataReader):
         return len(self._images)
 
 
-def _quant_type(name: str) -> QuantType:
+def _quant_type(name: str) -> Any:
+    from onnxruntime.quantization import QuantType
+
     return QuantType.QInt8 if name == "int8" else QuantType.QUInt8
 
 
-def _quant_format(name: str) -> QuantFormat:
+def _quant_format(name: str) -> Any:
+    from onnxruntime.quantization import QuantFormat
+
     return QuantFormat.QDQ if name == "qdq" else QuantFormat.QOperator
 
 
-def _calibration_method(name: str) -> CalibrationMethod:
+def _calibration_method(name: str) -> Any:
+    from onnxruntime.quantization import CalibrationMethod
+
     return {
         "minmax": CalibrationMethod.MinMax,
         "percentile": CalibrationMethod.Percentile,
