@@ -107,7 +107,7 @@ def test_compare_refuses_overrides_of_what_it_varies(tiny_teacher: Path, horse2z
         _settings(tiny_teacher, horse2zebra_dir, tmp_path, methods=("none", "nope"))
 
 
-def test_same_seed_same_initial_student_and_data_whatever_the_method(
+def test_same_seed_same_initial_networks_and_data_whatever_the_method(
     tiny_teacher: Path, horse2zebra_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through the real distill entry point, stopping where the trainer would start."""
@@ -121,6 +121,7 @@ def test_same_seed_same_initial_student_and_data_whatever_the_method(
             student = trainable.direction.student
             seen[(trainable.checkpoint_metadata()["method"], train.seed)] = {
                 "student": {k: v.clone() for k, v in student.state_dict().items()},
+                "discriminator": {k: v.clone() for k, v in trainable.discriminator.state_dict().items()},
                 "paths": list(train_set.paths),
                 "seed": train.seed,
             }
@@ -138,8 +139,16 @@ def test_same_seed_same_initial_student_and_data_whatever_the_method(
     def same_student(a: tuple[str, int], b: tuple[str, int]) -> bool:
         return all(torch.equal(seen[a]["student"][k], seen[b]["student"][k]) for k in seen[a]["student"])
 
+    def same_discriminator(a: tuple[str, int], b: tuple[str, int]) -> bool:
+        return all(
+            torch.equal(seen[a]["discriminator"][k], seen[b]["discriminator"][k]) for k in seen[a]["discriminator"]
+        )
+
     for seed in (0, 1):
         assert same_student(("none", seed), ("feature", seed)) and same_student(("none", seed), ("reko", seed))
+        # Methods with heads (feature adapters, ReKo projectors) must not shift the discriminator's init.
+        assert same_discriminator(("none", seed), ("feature", seed))
+        assert same_discriminator(("none", seed), ("reko", seed))
         assert seen[("none", seed)]["paths"] == seen[("reko", seed)]["paths"]
     assert not same_student(("none", 0), ("none", 1))
 

@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from reko.config import DistillConfig
 from reko.distill.distiller import CycleDistiller, Direction, Distiller, PairedDistiller, UnpairedDistiller
 from reko.distill.registry import get_method
@@ -66,7 +68,11 @@ def build_distiller(config: DistillConfig, mode: str) -> Distiller:
     def direction(teacher_path: str, what: str) -> Direction:
         teacher = _load_teacher(teacher_path, what)
         student = create_generator(student_spec(config, teacher.spec))
-        method = method_cls(options, teacher.feature_info, student.feature_info)
+        # The method's heads draw from their own RNG stream, so that for a given seed the students
+        # and discriminators start from the same weights whatever the method (a fair comparison).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.train.seed * 2 + (0 if what == "teacher" else 1))
+            method = method_cls(options, teacher.feature_info, student.feature_info)
         return Direction(teacher, student, method)
 
     metadata = {"teacher": str(config.teacher), "method": config.distill.method}
