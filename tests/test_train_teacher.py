@@ -16,6 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = [
     "data.val_size=2",
     "data.num_workers=0",
+    "train.threads=1",  # tiny networks: a second thread only waits, and spins on a busy machine
     "discriminator.ndf=8",
     "train.save_every=2",
     "train.eval_every=2",

@@ -14,6 +14,7 @@ from reko.models import GeneratorSpec, create_generator, save_generator
 FAST = [
     "data.val_size=2",
     "data.num_workers=0",
+    "train.threads=1",  # tiny networks: a second thread only waits, and spins on a busy machine
     "discriminator.ndf=8",
     "distill.num_patches=16",
     "distill.embed_dim=32",

@@ -77,6 +77,7 @@ def run_trainer(
     stop_at: int | None,
 ) -> tuple[RunResult, Trainable]:
     """Start processes and seeds, build the trainable and the datasets, write config.yaml, train."""
+    threads = torch.get_num_threads()
     if config.train.threads > 0:
         # One thread per process is much faster when processes share cores (torchrun on a CPU,
         # or a busy machine): idle OpenMP threads spin while they wait for a core.
@@ -102,6 +103,7 @@ def run_trainer(
         fit = trainer.fit(resume=resume, stop_at=stop_at)
     finally:
         shutdown_distributed()
+        torch.set_num_threads(threads)
     names = list(trainable.generators())
     result = RunResult(
         out_dir=out_dir,
