@@ -116,3 +116,12 @@ def test_bench_adds_exported_rows(
         assert row in out
     assert main([*argv[:-4], "--export-formats", "tflite"]) == 2
     assert "choose from torchscript,onnx,int8" in capsys.readouterr().err
+
+
+def test_bench_times_every_onnx_file_given(exported: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    checkpoint = str(exported["torch"])
+    argv = ["bench", "--checkpoint", checkpoint, "--teacher", checkpoint, "--size", "32", "--warmup", "1"]
+    argv += ["--repeats", "2", "--no-memory", "--onnx", str(exported["onnx"]), "--onnx", str(exported["int8"])]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "g.onnx " in out and "g_int8.onnx" in out  # a repeated --onnx adds files, it does not replace them

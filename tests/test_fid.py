@@ -190,8 +190,10 @@ def test_generated_tensors_equal_their_saved_pngs(extractor, tmp_path: Path) -> 
         save_png(to_pil(image), tmp_path / f"{i}.png")
     assert np.array_equal(quantize(images)[1], np.asarray(to_pil(images[1])))
     in_memory = extractor.from_tensors(images)
-    from_files = extractor.from_files(sorted(tmp_path.glob("*.png")))
+    from_files = extractor.from_files(sorted(tmp_path.glob("*.png")))  # decoded by a thread
     assert np.abs(in_memory - from_files).max() < 1e-5
+    serial = FeatureExtractor(extractor.network, "clean", batch_size=1, num_workers=0, progress=False)
+    assert np.abs(serial.from_files(sorted(tmp_path.glob("*.png"))) - from_files).max() < 1e-5
 
 
 def test_inception_distance_accumulates_and_resets(extractor, features, network) -> None:

@@ -74,6 +74,14 @@ def test_run_folder_holds_config_checkpoints_grids_and_logs(
     assert {"G/gan", "G/reko_nce", "G/output_l1", "D/gan", "lr", "time/step_s"} <= set(records[1])
 
 
+def test_eval_every_zero_validates_once_at_the_end(tmp_path: Path, teacher: Path, horse2zebra_dir: Path) -> None:
+    config = _config(teacher, horse2zebra_dir / "trainA", "train.steps=3", "train.eval_every=0")
+    result = distill(config, tmp_path / "run")
+    validations = [r for r in scalars(tmp_path / "run") if "val/psnr" in r]
+    assert [r["step"] for r in validations] == [3]  # not at step 0, once at the end
+    assert result.best_step == 3 and set(result.metrics) == {"psnr", "l1"}
+
+
 def test_a_run_folder_is_never_overwritten(tmp_path: Path, teacher: Path, horse2zebra_dir: Path) -> None:
     config = _config(teacher, horse2zebra_dir / "trainA", "train.steps=1")
     distill(config, tmp_path / "run")

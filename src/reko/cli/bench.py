@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, help="torch / ONNX Runtime intra-op threads (default: torch's)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
     parser.add_argument("--repeats", type=int, default=10, help="timed calls")
-    parser.add_argument("--onnx", nargs="+", default=[], metavar="FILE", help="exported models to time too")
+    parser.add_argument(
+        "--onnx", nargs="+", action="extend", default=[], metavar="FILE", help="exported models to time (repeatable)"
+    )
     parser.add_argument(
         "--export-formats",
         metavar="LIST",

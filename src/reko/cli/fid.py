@@ -34,7 +34,7 @@ def add_inception_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inception", metavar="FILE", help="Inception weights (any of the 3 distributions)")
     parser.add_argument("--no-download", action="store_true", help="never download the Inception network")
     parser.add_argument("--inception-batch", type=int, default=32, help="images per Inception call")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="image decoding processes")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="image decoding workers (0: serial)")
     parser.add_argument("--kid-subsets", type=int, default=100, help="KID subsets")
     parser.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size (capped at set sizes)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the KID subsets")

@@ -1,19 +1,24 @@
-"""Inception features of images: from files (decoded in worker processes) or from tensors.
+"""Inception features of images: from files (decoded by worker threads) or from tensors.
 
-Reading files overlaps with the network: a ``DataLoader`` with ``num_workers`` processes decodes
-and resizes the next batches (`reko.eval.protocols.prepare`) while the main process runs the
-Inception network on the current one.
+Reading files overlaps with the network: ``num_workers`` threads decode and resize the next two
+batches (`reko.eval.protocols.prepare`) while the calling thread runs the Inception network on
+the current one. Threads, not processes: Pillow releases the GIL while decoding and resizing, and
+a prepared batch (32 x 3 x 299 x 299 floats, 34 MB) then needs no copy between processes. On the
+2-core development machine decoding is ~3% of the work (~4 ms vs ~70-85 ms of network per
+image), so overlapping it gains little there; measured: threads >= serial > worker processes
+(see docs/evaluation.md).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from reko.data.images import load_image
@@ -22,7 +27,7 @@ from reko.eval.protocols import check_protocol, prepare, quantize
 
 
 def default_workers() -> int:
-    """Decoding processes: one per core beyond the one that runs the network, at least one."""
+    """Decoding threads: one per core beyond the one that runs the network, at least one."""
     return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
@@ -33,7 +38,7 @@ class FeatureExtractor:
         network: the FID network (`reko.eval.inception.load_inception`).
         protocol: ``clean`` or ``legacy`` (`reko.eval.protocols`).
         batch_size: images per network call.
-        num_workers: decoding processes for files (0 decodes in this process).
+        num_workers: decoding threads for files (0 decodes in the calling thread, serially).
         progress: show a progress bar for files.
     """
 
@@ -83,33 +88,42 @@ class FeatureExtractor:
 
     def from_files(self, paths: Sequence[Path], desc: str = "inception") -> np.ndarray:
         """Image files (any size, decoded by `reko.data.load_image`) -> ``(N, 2048)`` float32."""
+        paths = list(paths)
         if not paths:
             return np.zeros((0, FEATURE_DIM), dtype=np.float32)
-        loader = DataLoader(
-            _PreparedFiles(list(paths), self.protocol),
-            batch_size=self.batch_size,
-            num_workers=min(self.num_workers, len(paths)),
-            shuffle=False,
-            persistent_workers=False,
-        )
         chunks = []
         with tqdm(total=len(paths), desc=desc, unit="img", disable=not self.progress, leave=False) as bar:
-            for batch in loader:
+            for batch in self._prepared_batches(paths):
                 chunks.append(self.from_prepared(batch))
                 bar.update(len(batch))
         return np.concatenate(chunks)
 
+    def _prepared_batches(self, paths: list[Path]) -> Iterator[torch.Tensor]:
+        """``(B, 3, 299, 299)`` batches in order; with workers, the next two batches are prepared
+        in the background (bounded, so memory stays at ~3 batches whatever the number of files)."""
+        if self.num_workers == 0:
+            for start in range(0, len(paths), self.batch_size):
+                yield torch.stack([_prepare_file(p, self.protocol) for p in paths[start : start + self.batch_size]])
+            return
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="reko-decode") as pool:
+            pending: deque[Future[torch.Tensor]] = deque()
+            submitted = 0
 
-class _PreparedFiles(Dataset):
-    """Item ``i``: file ``i`` decoded to RGB and prepared for Inception, ``(3, 299, 299)``."""
+            def top_up() -> None:
+                nonlocal submitted
+                while submitted < len(paths) and len(pending) < 2 * self.batch_size:
+                    pending.append(pool.submit(_prepare_file, paths[submitted], self.protocol))
+                    submitted += 1
 
-    def __init__(self, paths: list[Path], protocol: str) -> None:
-        self.paths = paths
-        self.protocol = protocol
+            top_up()
+            while pending:
+                batch = []
+                while pending and len(batch) < self.batch_size:
+                    batch.append(pending.popleft().result())
+                    top_up()
+                yield torch.stack(batch)
 
-    def __len__(self) -> int:
-        return len(self.paths)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        pixels = np.asarray(load_image(self.paths[index]), dtype=np.uint8)
-        return prepare(pixels, self.protocol)
+def _prepare_file(path: Path, protocol: str) -> torch.Tensor:
+    """One file decoded to RGB and prepared for Inception, ``(3, 299, 299)``."""
+    return prepare(np.asarray(load_image(path), dtype=np.uint8), protocol)

@@ -230,8 +230,8 @@ class Trainer:
         finally:
             bar.close()
         finished = self.step >= cfg.steps
-        if finished and cfg.eval_every > 0 and self.step % cfg.eval_every != 0:
-            self._evaluate(writer)
+        if finished and (cfg.eval_every == 0 or self.step % cfg.eval_every != 0) and len(self.val_set) > 0:
+            self._evaluate(writer)  # eval_every 0: only here, at the end
         if finished and self.log.image_every > 0 and self.step % self.log.image_every != 0:
             self._write_grid(writer, grid_batch)
         if self.step % cfg.save_every != 0:  # (a multiple was saved by _after_step)

@@ -1,0 +1,345 @@
+"""The quality benchmark: does region-aware contrastive distillation make a better student?
+
+Under identical settings (same teacher, data, steps, seeds, initial weights and data order per
+seed) every method distils the real pretrained CycleGAN teacher (vintagify, ResNet-9 ngf 64) into
+ResNet-9 students of ngf 24 and ngf 16, on horse2zebra trainA + trainB photos at 128x128; each
+student's *last* checkpoint (no selection on held-out data) is evaluated on testA + testB against
+the teacher's outputs: FID and KID of the output sets, PSNR and SSIM per image.
+
+Suites (one ``reko compare`` folder each under --out):
+
+==============================  =============================================================
+suite                           what changes
+==============================  =============================================================
+``ngf24``, ``ngf16``            the methods: none, output, feature, attention, wavelet,
+                                patchnce-random, reko (defaults: teacher scoring, 64 patches,
+                                trained heads)
+``ablation_scoring_student_teacher``, ``ablation_scoring_learned``
+                                reko with region scoring student+teacher / a learned head
+``ablation_patches_16``, ``ablation_patches_256``
+                                reko with 16 / 256 patches per layer
+``ablation_frozen_teacher_head``
+                                reko with the teacher-side projection head frozen at its
+                                random initialisation (the authors' code)
+==============================  =============================================================
+
+The ablations use the ngf-24 student; their reference row (teacher scoring, 64 patches, trained
+heads) is the ``reko`` row of ``ngf24``, trained once.
+
+Jobs (suite, method, seed) run in ``--workers`` processes of one torch thread each (on a 2-core
+CPU, two one-thread processes train ~2x faster than one two-thread process); each job is a
+resumable ``reko distill`` run, so a stopped benchmark continues where it stopped when the same
+command is run again. At the end every suite is aggregated by `reko.compare.compare` (which reuses
+the trained and evaluated runs and measures costs), and the results go to
+``benchmarks/results/quality.json`` and ``quality.md``.
+
+    python benchmarks/quality.py [--shared ../shared] [--out runs/quality] [--steps 600] [--seeds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+TEACHER = "weights/teachers/vintage_resnet9_ngf64_G_A2B.pth"
+METHODS = ("none", "output", "feature", "attention", "wavelet", "patchnce-random", "reko")
+METRICS = (("fid_vs_teacher", False), ("kid_vs_teacher", False), ("psnr_vs_teacher", True), ("ssim_vs_teacher", True))
+SIZE = 128
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One ``reko compare`` of the benchmark: its folder name, methods, student width and overrides."""
+
+    name: str
+    methods: tuple[str, ...]
+    student_ngf: int
+    overrides: tuple[str, ...] = ()
+    title: str = ""
+
+
+def suites() -> list[Suite]:
+    def ablation(name: str, override: str, title: str) -> Suite:
+        return Suite(f"ablation_{name}", ("reko",), 24, (override,), title)
+
+    return [
+        Suite("ngf24", METHODS, 24, title="student ngf 24"),
+        Suite("ngf16", METHODS, 16, title="student ngf 16"),
+        ablation("scoring_student_teacher", "distill.scoring=student+teacher", "scoring: student+teacher"),
+        ablation("scoring_learned", "distill.scoring=learned", "scoring: learned head"),
+        ablation("patches_16", "distill.num_patches=16", "16 patches per layer"),
+        ablation("patches_256", "distill.num_patches=256", "256 patches per layer"),
+        ablation("frozen_teacher_head", "distill.train_teacher_head=false", "frozen teacher head"),
+    ]
+
+
+# Every run: one torch thread, data decoded in the training process (two processes share 2 cores),
+# and validation (on the 16 training images held out for the image grids) only once, at the end:
+# the last checkpoint is what gets evaluated.
+RUN_OVERRIDES = ("train.threads=1", "data.num_workers=0", "train.eval_every=0")
+
+
+def link_images(target: Path, sources: list[Path]) -> Path:
+    """``target`` filled with symbolic links to every image of ``sources`` (read in place, never copied)."""
+    from reko.data import list_images
+
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        for image in list_images(source):
+            link = target / f"{source.name}_{image.name}"
+            if not link.is_symlink():
+                link.symlink_to(image.resolve())
+    return target
+
+
+def compare_settings(suite: Suite, args: argparse.Namespace, data: Path) -> Any:
+    from reko.compare.settings import CompareSettings
+
+    return CompareSettings(
+        teacher=str(Path(args.shared) / TEACHER),
+        data=str(data / "train"),  # held-out split: data/test (testA + testB)
+        out=str(Path(args.out) / suite.name),
+        methods=suite.methods,
+        seeds=args.seeds,
+        steps=args.steps,
+        size=SIZE,
+        overrides=(*RUN_OVERRIDES, *suite.overrides),
+        student_ngf=suite.student_ngf,
+        metrics=("paired", "fid"),
+        inception=args.inception,
+        latency_threads=1,
+    )
+
+
+# --------------------------------------------------------------------------- worker processes
+
+_EVALUATOR: Any = None
+
+
+def _evaluator(settings: Any) -> Any:
+    """One evaluator per worker for every suite: they share the held-out images and the teacher,
+    so the teacher's outputs and Inception features are computed once per process."""
+    global _EVALUATOR
+    if _EVALUATOR is None:
+        from reko.compare.evaluation import Evaluator, load_eval_images
+        from reko.compare.settings import default_eval_data
+        from reko.models import load_generator
+
+        teacher = load_generator(settings.teacher)
+        images = load_eval_images(default_eval_data(settings.data), SIZE, False, "AtoB", 4, None)
+        _EVALUATOR = Evaluator(settings, images, teacher)
+    return _EVALUATOR
+
+
+def run_job(job: tuple[Any, str, int, str]) -> dict[str, Any]:
+    """Train (or resume, or skip) and evaluate one (suite, method, seed); never raises."""
+    import torch
+
+    from reko.compare.runner import evaluate_run, run_dir, train_run
+    from reko.compare.settings import default_eval_data
+
+    torch.set_num_threads(1)
+    settings, method, seed, prefix = job
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    start = time.perf_counter()
+    try:
+        checkpoint = train_run(settings, method, seed, log, prefix)
+        if checkpoint is None:
+            return {"prefix": prefix, "status": "stopped"}
+        evaluator = _evaluator(settings)
+        fingerprint = settings.evaluation_fingerprint(str(default_eval_data(settings.data)))
+        evaluate_run(run_dir(settings.out, method, seed), checkpoint, evaluator, fingerprint, log, prefix)
+    except Exception as error:  # noqa: BLE001 - one failed run must not stop the others; reported below
+        log(f"{prefix}: FAILED: {type(error).__name__}: {error}")
+        return {"prefix": prefix, "status": "failed", "error": f"{type(error).__name__}: {error}"}
+    return {"prefix": prefix, "status": "done", "seconds": time.perf_counter() - start}
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def verdicts(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """For each metric: ReKo against the best other method, relative to the seed spread.
+
+    ``win`` / ``loss``: ReKo's mean is better / worse than the best other method's by more than
+    the larger of the two seed standard deviations; ``tie`` otherwise.
+    """
+    rows = {row["method"]: row for row in document["rows"]}
+    if "reko" not in rows:
+        return []
+    out = []
+    for metric, higher_is_better in METRICS:
+        reko = rows["reko"].get(metric) or {}
+        others = [(name, row.get(metric) or {}) for name, row in rows.items() if name != "reko"]
+        others = [(name, value) for name, value in others if value.get("mean") is not None]
+        if reko.get("mean") is None or not others:
+            continue
+        sign = 1.0 if higher_is_better else -1.0
+        best_name, best = max(others, key=lambda item: sign * item[1]["mean"])
+        gain = sign * (reko["mean"] - best["mean"])  # > 0: ReKo is better
+        spread = max(reko.get("std") or 0.0, best.get("std") or 0.0)
+        verdict = "win" if gain > spread else "loss" if gain < -spread else "tie"
+        out.append(
+            {
+                "metric": metric,
+                "reko": reko,
+                "best_other": best_name,
+                "best_other_value": best,
+                "reko_better_by": gain,
+                "seed_spread": spread,
+                "verdict": verdict,
+            }
+        )
+    return out
+
+
+def _cell(value: dict[str, Any] | None, metric: str) -> str:
+    if not value or value.get("mean") is None:
+        return "—"
+    scale = 1000.0 if metric.startswith("kid") else 1.0  # KID x 1000, as the field prints it
+    mean, std = value["mean"] * scale, value.get("std")
+    digits = 3 if metric.startswith("ssim") else 2
+    return f"{mean:.{digits}f} ± {std * scale:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
+
+
+def _table(rows: list[dict[str, Any]], label: str) -> list[str]:
+    header = [label, "seeds", *[name.replace("_vs_teacher", "").upper() for name, _ in METRICS], "params", "MACs"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["label"], str(len(row.get("seeds", [])))]
+        cells += [_cell(row.get(name), name) for name, _ in METRICS]
+        params, macs = row.get("parameters"), row.get("macs_field")
+        cells += [f"{params / 1e6:.2f}M" if params else "—", f"{macs / 1e9:.2f}G" if macs else "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    lines = [
+        "# Quality benchmark",
+        "",
+        f"Command: `{payload['command']}`",
+        "",
+        f"Machine: {payload['machine']}. {payload['steps']} steps (batch 1, images) per run, seeds "
+        f"{payload['seeds']}, {SIZE}x{SIZE}; evaluated on {payload['eval_images']} held-out images "
+        "(horse2zebra testA + testB) against the teacher's outputs; KID x 1000; mean ± sample std over seeds.",
+        "",
+    ]
+    for name in ("ngf24", "ngf16"):
+        document = payload["suites"].get(name)
+        if not document:
+            continue
+        lines += [f"## Methods, {payload['titles'][name]}", ""]
+        lines += _table([{**row, "label": row["method"]} for row in document["rows"]], "method")
+        lines += [""]
+        for item in payload["verdicts"].get(name, []):
+            lines.append(
+                f"- {item['metric']}: ReKo **{item['verdict']}** against {item['best_other']} "
+                f"(better by {item['reko_better_by']:+.4g}, seed spread {item['seed_spread']:.4g})"
+            )
+        lines += [""]
+    ablation_rows = []
+    reference = next((r for r in payload["suites"].get("ngf24", {}).get("rows", []) if r["method"] == "reko"), None)
+    if reference:
+        ablation_rows.append({**reference, "label": "reko (teacher scoring, 64 patches, trained heads)"})
+    for name, document in payload["suites"].items():
+        if name.startswith("ablation") and document.get("rows"):
+            ablation_rows.append({**document["rows"][0], "label": payload["titles"][name]})
+    if ablation_rows:
+        lines += ["## ReKo ablations, student ngf 24", ""] + _table(ablation_rows, "variant") + [""]
+    lines += [
+        f"Wall time of this invocation: {payload['wall_seconds'] / 60:.1f} min with {payload['workers']} worker "
+        f"processes; summed job time {payload['job_seconds'] / 60:.1f} min over {payload['jobs_run']} jobs run now "
+        f"({payload['jobs_total']} in the benchmark). Failed: {payload['failed'] or 'none'}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", default=os.environ.get("REKO_SHARED", str(ROOT.parent / "shared")))
+    parser.add_argument("--out", default=str(ROOT / "runs" / "quality"))
+    parser.add_argument("--steps", type=int, default=600, help="training steps (images) of every run")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="parallel one-thread training processes")
+    parser.add_argument("--suites", default="", help="comma-separated suite names (default: all)")
+    parser.add_argument("--inception", default=None, help="FID network (default: the shared one)")
+    parser.add_argument("--name", default="quality", help="results/NAME.json and NAME.md")
+    args = parser.parse_args()
+    shared = Path(args.shared)
+    args.inception = args.inception or str(shared / "weights" / "inception" / "fid_inception_v3_2015_12_05.pt")
+
+    import torch
+
+    from reko.compare.runner import check_settings, compare
+    from reko.eval.report import write_json
+
+    chosen = [s for s in suites() if not args.suites or s.name in args.suites.split(",")]
+    horse2zebra = shared / "data" / "horse2zebra"
+    data = Path(args.out) / "data"
+    link_images(data / "train", [horse2zebra / "trainA", horse2zebra / "trainB"])
+    link_images(data / "test", [horse2zebra / "testA", horse2zebra / "testB"])
+
+    settings = {suite.name: compare_settings(suite, args, data) for suite in chosen}
+    for item in settings.values():
+        check_settings(item)  # once, here: workers share the folders
+    jobs = [
+        (settings[suite.name], method, seed, f"{suite.name}/{method}/seed{seed}")
+        for seed in range(args.seeds)  # seed-major: a stopped benchmark has compared every method
+        for suite in chosen
+        for method in suite.methods
+    ]
+    print(f"quality benchmark: {len(jobs)} runs of {args.steps} steps in {args.workers} processes", flush=True)
+    start = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(args.workers, maxtasksperchild=None) as pool:
+        outcomes = list(pool.imap_unordered(run_job, jobs))
+    failed = [o for o in outcomes if o["status"] == "failed"]
+    stopped = [o for o in outcomes if o["status"] == "stopped"]
+    if stopped:
+        print(f"{len(stopped)} runs stopped before their last step; run the same command to continue")
+        return 1
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))  # the workers are done: use the cores
+    documents = {}
+    for suite in chosen:  # everything is trained and evaluated: this reuses it and adds the costs
+        documents[suite.name] = json.loads(json.dumps(compare(settings[suite.name]).document, default=str))
+    payload = {
+        "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "steps": args.steps,
+        "seeds": args.seeds,
+        "workers": args.workers,
+        "eval_images": next(iter(documents.values()))["eval"]["images"],
+        "titles": {s.name: s.title for s in chosen},
+        "suites": documents,
+        "verdicts": {name: verdicts(documents[name]) for name in ("ngf24", "ngf16") if name in documents},
+        "wall_seconds": time.perf_counter() - start,
+        "job_seconds": sum(o.get("seconds", 0.0) for o in outcomes),
+        "jobs_run": len(outcomes),
+        "jobs_total": len(jobs),
+        "failed": [o["prefix"] for o in failed],
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    write_json(RESULTS / f"{args.name}.json", payload)
+    (RESULTS / f"{args.name}.md").write_text(markdown(payload), encoding="utf-8")
+    print(markdown(payload))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
