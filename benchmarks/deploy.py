@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import numpy as np
 import onnxruntime
 import torch
 
+from reko.eval.machine import machine
 from reko.eval.macs import count_macs, count_parameters
 from reko.eval.report import format_table, write_json
 from reko.export import (
@@ -303,22 +303,7 @@ def _load(values: Any) -> str:
 
 
 def _machine(threads: int) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "threads": threads,
-        "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "python": platform.python_version(),
-    }
+    return {**machine(threads), "onnxruntime": onnxruntime.__version__}
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from reko.data import list_images, load_image
 from reko.eval.features import FeatureExtractor
 from reko.eval.featureset import compare
 from reko.eval.inception import load_inception
+from reko.eval.machine import machine
 from reko.eval.protocols import prepare
 from reko.eval.reference import folder_features
 
@@ -142,19 +142,9 @@ def _rate(work, count: int, repeats: int) -> tuple[dict[str, float], object]:
 
 
 def _machine(threads: int) -> dict[str, object]:
-    cpu = "unknown"
-    if Path("/proc/cpuinfo").exists():
-        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")]  # fmt: skip
-        cpu = names[0] if names else cpu
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "torch_threads": threads,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(default)"),
-    }
+    info = machine(threads)
+    info["torch_threads"] = info.pop("threads")  # the key earlier results were written with
+    return {**info, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(default)")}
 
 
 def _markdown(results: dict) -> str:

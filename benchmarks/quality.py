@@ -42,7 +42,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -171,6 +170,44 @@ def run_job(job: tuple[Any, str, int, str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- aggregation
 
 
+def collect_finished(settings: Any) -> dict[str, Any]:
+    """The suite's document from the runs finished and evaluated so far, without training anything
+    (``--collect-only``): metrics from each run's ``eval.json``; parameters and MACs, no latency."""
+    from reko.compare.runner import EVAL_FILE, run_dir
+    from reko.compare.table import method_row
+    from reko.eval.macs import count_macs, count_parameters
+    from reko.models import load_generator
+
+    rows, per_seed, images = [], {}, None
+    for method in settings.methods:
+        per_seed[method] = {}
+        checkpoint = None
+        for seed in settings.seed_list:
+            path = run_dir(settings.out, method, seed) / EVAL_FILE
+            if path.is_file():
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                per_seed[method][seed] = saved["metrics"]
+                checkpoint, images = saved["checkpoint"], saved["images"]
+        if checkpoint:
+            student = load_generator(checkpoint)
+            cost = {"parameters": count_parameters(student), "macs_field": count_macs(student, SIZE).field}
+            rows.append(method_row(method, per_seed[method], cost))
+    return {"rows": rows, "eval": {"images": images}, "per_seed": per_seed}
+
+
+def training_seconds(settings: Any) -> list[float]:
+    """Training time of every finished run of the suite (from ``finished.json``)."""
+    from reko.compare.runner import FINISHED_FILE, run_dir
+
+    seconds = []
+    for method in settings.methods:
+        for seed in settings.seed_list:
+            path = run_dir(settings.out, method, seed) / FINISHED_FILE
+            if path.is_file():
+                seconds.append(float(json.loads(path.read_text(encoding="utf-8"))["seconds"]))
+    return seconds
+
+
 def verdicts(document: dict[str, Any]) -> list[dict[str, Any]]:
     """For each metric: ReKo against the best other method, relative to the seed spread.
 
@@ -260,12 +297,21 @@ def markdown(payload: dict[str, Any]) -> str:
             ablation_rows.append({**document["rows"][0], "label": payload["titles"][name]})
     if ablation_rows:
         lines += ["## ReKo ablations, student ngf 24", ""] + _table(ablation_rows, "variant") + [""]
-    lines += [
-        f"Wall time of this invocation: {payload['wall_seconds'] / 60:.1f} min with {payload['workers']} worker "
-        f"processes; summed job time {payload['job_seconds'] / 60:.1f} min over {payload['jobs_run']} jobs run now "
-        f"({payload['jobs_total']} in the benchmark). Failed: {payload['failed'] or 'none'}.",
-        "",
-    ]
+    timing = payload["training_seconds_per_run"]
+    if timing["mean"] is not None:
+        lines.append(
+            f"Training time per run: mean {timing['mean']:.0f} s (min {timing['min']:.0f}, max {timing['max']:.0f}) "
+            f"over the {payload['runs_trained']} runs trained so far of {payload['jobs_total']}; "
+            f"{payload['workers']} one-thread runs at a time."
+        )
+    if payload["partial"]:
+        lines.append("**Partial**: tabulated with `--collect-only` from the runs finished so far (no latency).")
+    else:
+        lines.append(
+            f"Wall time of this invocation: {payload['wall_seconds'] / 60:.1f} min "
+            f"({payload['jobs_run']} jobs, failed: {payload['failed'] or 'none'})."
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -279,6 +325,9 @@ def main() -> int:
     parser.add_argument("--suites", default="", help="comma-separated suite names (default: all)")
     parser.add_argument("--inception", default=None, help="FID network (default: the shared one)")
     parser.add_argument("--name", default="quality", help="results/NAME.json and NAME.md")
+    parser.add_argument(
+        "--collect-only", action="store_true", help="tabulate the runs finished so far; train and time nothing"
+    )
     args = parser.parse_args()
     shared = Path(args.shared)
     args.inception = args.inception or str(shared / "weights" / "inception" / "fid_inception_v3_2015_12_05.pt")
@@ -286,6 +335,7 @@ def main() -> int:
     import torch
 
     from reko.compare.runner import check_settings, compare
+    from reko.eval.machine import cpu_name
     from reko.eval.report import write_json
 
     chosen = [s for s in suites() if not args.suites or s.name in args.suites.split(",")]
@@ -303,35 +353,45 @@ def main() -> int:
         for suite in chosen
         for method in suite.methods
     ]
-    print(f"quality benchmark: {len(jobs)} runs of {args.steps} steps in {args.workers} processes", flush=True)
     start = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(args.workers, maxtasksperchild=None) as pool:
-        outcomes = list(pool.imap_unordered(run_job, jobs))
+    outcomes: list[dict[str, Any]] = []
+    if args.collect_only:
+        documents = {suite.name: collect_finished(settings[suite.name]) for suite in chosen}
+    else:
+        print(f"quality benchmark: {len(jobs)} runs of {args.steps} steps in {args.workers} processes", flush=True)
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(args.workers) as pool:
+            outcomes = list(pool.imap_unordered(run_job, jobs))
+        if any(o["status"] == "stopped" for o in outcomes):
+            print("runs stopped before their last step; run the same command to continue")
+            return 1
+        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))  # the workers are done: use the cores
+        documents = {}
+        for suite in chosen:  # everything is trained and evaluated: this reuses it and adds the costs
+            documents[suite.name] = json.loads(json.dumps(compare(settings[suite.name]).document, default=str))
     failed = [o for o in outcomes if o["status"] == "failed"]
-    stopped = [o for o in outcomes if o["status"] == "stopped"]
-    if stopped:
-        print(f"{len(stopped)} runs stopped before their last step; run the same command to continue")
-        return 1
-
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))  # the workers are done: use the cores
-    documents = {}
-    for suite in chosen:  # everything is trained and evaluated: this reuses it and adds the costs
-        documents[suite.name] = json.loads(json.dumps(compare(settings[suite.name]).document, default=str))
+    trained = [t for suite in chosen for t in training_seconds(settings[suite.name])]
     payload = {
         "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:]),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}",
         "steps": args.steps,
         "seeds": args.seeds,
         "workers": args.workers,
-        "eval_images": next(iter(documents.values()))["eval"]["images"],
+        "eval_images": next((d["eval"]["images"] for d in documents.values() if d["eval"]["images"]), None),
         "titles": {s.name: s.title for s in chosen},
         "suites": documents,
         "verdicts": {name: verdicts(documents[name]) for name in ("ngf24", "ngf16") if name in documents},
+        "partial": args.collect_only,
         "wall_seconds": time.perf_counter() - start,
         "job_seconds": sum(o.get("seconds", 0.0) for o in outcomes),
         "jobs_run": len(outcomes),
         "jobs_total": len(jobs),
+        "runs_trained": len(trained),
+        "training_seconds_per_run": {
+            "mean": sum(trained) / len(trained) if trained else None,
+            "min": min(trained, default=None),
+            "max": max(trained, default=None),
+        },
         "failed": [o["prefix"] for o in failed],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from reko.eval.machine import cpu_name
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("REKO_SHARED", REPO.parent / "shared"))
@@ -203,7 +204,7 @@ def main() -> None:
             rows.append(row)
     loader = {f"{size}px_workers{w}": measure_loader(size, 1, w, 40) for size in args.sizes for w in (0, 2)}
     report = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads, "device": args.device},
+        "machine": {"cpu": cpu_name(), "threads": args.threads, "device": args.device},
         "torch": torch.__version__,
         "student_ngf": 24,
         "teacher": TEACHER.name,

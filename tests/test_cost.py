@@ -104,3 +104,11 @@ def test_cost_table_ratios() -> None:
     assert "2 threads" in table
     with pytest.raises(RekoError, match="baseline"):
         format_cost_table(rows, baseline="nobody")
+
+
+def test_machine_record_names_the_cpu_and_versions() -> None:
+    from reko.eval.machine import cpu_name, machine
+
+    info = machine(threads=1)
+    assert info["cpu"] == cpu_name() and info["cpu"] not in ("", "unknown")
+    assert info["threads"] == 1 and info["cores"] >= 1 and info["torch"].startswith("2.")
