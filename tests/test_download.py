@@ -84,3 +84,27 @@ def test_catalogue_has_the_papers_datasets_and_teachers() -> None:
         assert CATALOG[name].url.startswith("http://efrosgans.eecs.berkeley.edu/")
     with pytest.raises(RekoError, match="horse2zebra"):
         lookup("horse2zebr")
+
+
+def test_same_named_files_of_two_zoos_land_in_separate_cache_folders(
+    server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both zoos have a facades_label2photo.pth: the second download must not return the first file."""
+    from dataclasses import replace
+
+    from reko import zoo
+
+    url, served = server
+    (served / "cyclegan.pth").write_bytes(b"cyclegan weights")
+    (served / "pix2pix.pth").write_bytes(b"pix2pix weights")
+    for name, file in (
+        ("cyclegan-model/facades_label2photo", "cyclegan"),
+        ("pix2pix-model/facades_label2photo", "pix2pix"),
+    ):
+        monkeypatch.setitem(zoo.CATALOG, name, replace(zoo.CATALOG[name], url=f"{url}/{file}.pth", sha256=None))
+    monkeypatch.setenv("REKO_CACHE", str(tmp_path / "cache"))
+    first = zoo.download("cyclegan-model/facades_label2photo")
+    second = zoo.download("pix2pix-model/facades_label2photo")
+    assert first != second
+    assert (first.read_bytes(), second.read_bytes()) == (b"cyclegan weights", b"pix2pix weights")
+    assert first == tmp_path / "cache" / "generators" / "cyclegan-model" / "facades_label2photo.pth"
