@@ -15,6 +15,7 @@ from reko.errors import RekoError
 
 # Subcommand name -> module in reko.cli. Add a command by adding a module and one line here.
 COMMANDS: dict[str, str] = {
+    "demo": "reko.cli.demo",
     "info": "reko.cli.info",
     "translate": "reko.cli.translate",
     "download": "reko.cli.download",
