@@ -367,3 +367,14 @@ def test_comparison_report_renders_in_headless_chromium(comparison_report: Path,
         assert image.size == (1280, 2400)
         colours = image.convert("L").getextrema()
         assert colours[0] < 60 and colours[1] > 200  # text and pictures on a white page, not a blank one
+
+
+def test_notes_written_beside_numbers_reach_the_page(comparison_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(comparison_dir / "runs" / "reko" / "seed1", run)
+    saved = json.loads((run / "eval.json").read_text(encoding="utf-8"))
+    saved["notes"] = ["FID on 8 images is noise"]
+    (run / "eval.json").write_text(json.dumps(saved), encoding="utf-8")
+    page = write_report(run, tmp_path / "site", num_images=1, latency_repeats=0)
+    _, data = _parse(page)
+    assert "eval.json: FID on 8 images is noise" in data["notes"]

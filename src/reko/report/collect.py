@@ -170,6 +170,9 @@ def read_run(path: Path, root: Path, name: str) -> RunInfo:
         parsed = _read_json(result, run.notes)
         if parsed is not None:
             run.results.append((_join(rel, result.name), parsed))
+            # Caveats a command wrote beside its numbers ("FID on 8 images is noise") go on the page too.
+            if isinstance(parsed, dict) and isinstance(parsed.get("notes"), list):
+                run.notes += [f"{_join(rel, result.name)}: {note}" for note in parsed["notes"] if isinstance(note, str)]
     run.grids = sorted((path / "images").glob("step_*.png"))
     run.state = path / "state.pt" if (path / "state.pt").is_file() else None
     return run
