@@ -227,8 +227,11 @@ def verdicts(document: dict[str, Any]) -> list[dict[str, Any]]:
         sign = 1.0 if higher_is_better else -1.0
         best_name, best = max(others, key=lambda item: sign * item[1]["mean"])
         gain = sign * (reko["mean"] - best["mean"])  # > 0: ReKo is better
-        spread = max(reko.get("std") or 0.0, best.get("std") or 0.0)
-        verdict = "win" if gain > spread else "loss" if gain < -spread else "tie"
+        if reko.get("std") is None or best.get("std") is None:  # one seed: no spread to judge against
+            spread, verdict = None, "undecided (one seed)"
+        else:
+            spread = max(reko["std"], best["std"])
+            verdict = "win" if gain > spread else "loss" if gain < -spread else "tie"
         out.append(
             {
                 "metric": metric,
@@ -285,7 +288,8 @@ def markdown(payload: dict[str, Any]) -> str:
         for item in payload["verdicts"].get(name, []):
             lines.append(
                 f"- {item['metric']}: ReKo **{item['verdict']}** against {item['best_other']} "
-                f"(better by {item['reko_better_by']:+.4g}, seed spread {item['seed_spread']:.4g})"
+                f"(better by {item['reko_better_by']:+.4g}, seed spread "
+                f"{'—' if item['seed_spread'] is None else format(item['seed_spread'], '.4g')})"
             )
         lines += [""]
     ablation_rows = []

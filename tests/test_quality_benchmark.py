@@ -77,3 +77,12 @@ def test_verdict_is_a_tie_within_the_seed_spread_and_a_win_or_loss_beyond() -> N
     by_metric = {item["metric"]: item for item in quality.verdicts(document)}
     assert by_metric["psnr_vs_teacher"]["verdict"] == "loss"
     assert by_metric["fid_vs_teacher"]["verdict"] == "loss"
+
+
+def test_verdict_waits_for_a_second_seed() -> None:
+    quality = _load()
+    rows = [_row("output", 20.0, 0.3, 50.0), _row("reko", 25.0, 0.2, 40.0)]
+    rows[1]["psnr_vs_teacher"]["std"] = None  # one seed
+    by_metric = {item["metric"]: item for item in quality.verdicts({"rows": rows})}
+    assert by_metric["psnr_vs_teacher"]["verdict"] == "undecided (one seed)"
+    assert by_metric["fid_vs_teacher"]["verdict"] == "win"
