@@ -170,6 +170,39 @@ def test_wavelet_rejects_sizes_not_divisible_by_its_levels() -> None:
         _run(_method("wavelet", teacher, student), teacher, student, images)
 
 
+@pytest.mark.parametrize("name", sorted(set(method_names()) - {"none", "wavelet"}))
+def test_wavelet_weight_adds_the_high_frequency_term_to_any_method(name: str) -> None:
+    """``wavelet_weight`` adds exactly ``wavelet_weight * wavelet_loss(outputs)`` and logs it."""
+    from reko.distill.losses.kd import wavelet_loss
+
+    teacher, student = _pair("resnet")
+    images = _images()
+
+    def loss_and_parts(**options: object) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        torch.manual_seed(1)  # the same head initialisation ...
+        method = _method(name, teacher, student, **options)
+        torch.manual_seed(2)  # ... and the same random patches (patchnce-random) for both
+        return _run(method, teacher, student, images)
+
+    plain_loss, plain_parts = loss_and_parts()
+    loss, parts = loss_and_parts(wavelet_weight=5.0, wavelet_levels=2)
+    with torch.no_grad():
+        expected = wavelet_loss(student(images), teacher(images), 2)
+    torch.testing.assert_close(loss, plain_loss + 5.0 * expected)
+    torch.testing.assert_close(parts["wavelet_high_l1"], expected)
+    assert "wavelet_high_l1" not in plain_parts and expected.item() > 0
+
+
+def test_wavelet_weight_is_refused_by_the_wavelet_method_and_checks_sizes() -> None:
+    teacher, student = _pair("resnet")
+    with pytest.raises(RekoError, match="distill.weight"):
+        _method("wavelet", teacher, student, wavelet_weight=1.0)
+    with pytest.raises(RekoError, match="wavelet_levels"):
+        _method("output", teacher, student, wavelet_levels=0)
+    with pytest.raises(RekoError, match="divisible by 8.*distill.wavelet_levels"):
+        _run(_method("output", teacher, student, wavelet_weight=1.0), teacher, student, torch.zeros(BATCH, 3, 36, 36))
+
+
 def test_patchnce_random_is_reko_with_random_selection() -> None:
     from reko.distill.reko import ReKo
 

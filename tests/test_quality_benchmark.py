@@ -52,7 +52,7 @@ def test_settings_load_as_valid_distillation_configs(tmp_path: Path) -> None:
     (tmp_path / "data" / "train").mkdir(parents=True)
     args = type("Args", (), {"shared": str(fake_shared), "out": str(tmp_path / "out"), "seeds": 3, "steps": 7})
     args.inception = None
-    for suite in quality.suites():
+    for suite in [*quality.suites(), *quality.investigation_suites()]:
         settings = quality.compare_settings(suite, args, tmp_path / "data")
         config = settings.run_config(suite.methods[-1], 2, tmp_path / "run")
         assert (config.train.steps, config.train.seed, config.train.threads) == (7, 2, 1)
@@ -61,6 +61,17 @@ def test_settings_load_as_valid_distillation_configs(tmp_path: Path) -> None:
             assert config.distill.options.num_patches == 16
         if suite.name == "ablation_frozen_teacher_head":
             assert config.distill.options.train_teacher_head is False
+        if suite.name == "why_reko_on_wavelet":  # wavelet's objective plus ReKo's term
+            options = config.distill.options
+            assert (config.distill.method, options.output_weight, options.wavelet_weight) == ("reko", 0.0, 10.0)
+
+
+def test_investigation_suites_are_not_part_of_the_default_run() -> None:
+    quality = _load()
+    default = {suite.name for suite in quality.suites()}
+    investigation = {suite.name for suite in quality.investigation_suites()}
+    assert investigation and not default & investigation
+    assert all(suite.student_ngf == 24 for suite in quality.investigation_suites())
 
 
 def test_verdict_is_a_tie_within_the_seed_spread_and_a_win_or_loss_beyond() -> None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from reko.distill.feature import check_taps
 from reko.distill.losses.kd import attention_transfer_loss
@@ -43,6 +42,7 @@ class AttentionConfig(MethodConfig):
     taps: tuple[str, ...] = ()  # empty: ReKo's default_taps() of the generator family
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.p <= 0:
             raise RekoError(f"attention p must be > 0, got {self.p}")
 
@@ -85,7 +85,6 @@ class AttentionTransfer(DistillMethod):
             terms.append(term)
             parts[f"attention/{tap}"] = term.detach()
         attention_sum = torch.stack(terms).sum()
-        output_l1 = F.l1_loss(student_output.float(), teacher_output.detach().float())
-        parts["output_l1"] = output_l1.detach()
-        parts["attention"] = attention_sum.detach()
-        return self.config.output_weight * output_l1 + self.config.weight * attention_sum, parts
+        output_loss, output_parts = self.output_terms(student_output, teacher_output)
+        parts.update(output_parts, attention=attention_sum.detach())
+        return output_loss + self.config.weight * attention_sum, parts

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from reko.distill.losses.kd import feature_mse
@@ -109,7 +108,6 @@ class FeatureDistillation(DistillMethod):
             terms.append(term)
             parts[f"feature_mse/{tap}"] = term.detach()
         feature_sum = torch.stack(terms).sum()
-        output_l1 = F.l1_loss(student_output.float(), teacher_output.detach().float())
-        parts["output_l1"] = output_l1.detach()
-        parts["feature_mse"] = feature_sum.detach()
-        return self.config.output_weight * output_l1 + self.config.weight * feature_sum, parts
+        output_loss, output_parts = self.output_terms(student_output, teacher_output)
+        parts.update(output_parts, feature_mse=feature_sum.detach())
+        return output_loss + self.config.weight * feature_sum, parts

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from reko.distill.losses.kd import wavelet_loss
+from reko.errors import RekoError
 from reko.models.layers import FeatureInfo
 
 
@@ -27,6 +30,15 @@ class MethodConfig:
     # L1 between student and teacher outputs. Every method but `none` keeps it, so that the
     # comparison isolates each method's own term (as the ReKo and GAN Compression papers do).
     output_weight: float = 10.0
+    # Wavelet KD's high-frequency term on the outputs (Zhang et al., CVPR 2022), which any method
+    # can add to its own, e.g. ``distill.method=reko distill.wavelet_weight=10
+    # distill.output_weight=0`` is ReKo on top of the `wavelet` method's objective. Off by default.
+    wavelet_weight: float = 0.0
+    wavelet_levels: int = 3  # depth of the Haar pyramid of that term
+
+    def __post_init__(self) -> None:
+        if self.wavelet_levels < 1:
+            raise RekoError(f"wavelet_levels must be >= 1, got {self.wavelet_levels}")
 
 
 class DistillMethod(nn.Module):
@@ -68,6 +80,36 @@ class DistillMethod(nn.Module):
         """
         raise NotImplementedError
 
+    def output_terms(
+        self, student_output: torch.Tensor, teacher_output: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The output-level terms every method shares, weighted, and their parts for logging.
+
+        ``output_weight * L1(student, teacher)`` (+ ``wavelet_weight * `wavelet_loss` `` when that
+        weight is not zero); outputs (B, 3, H, W) in [-1, 1], compared in float32.
+        """
+        student, teacher = student_output.float(), teacher_output.detach().float()
+        output_l1 = F.l1_loss(student, teacher)
+        loss = self.config.output_weight * output_l1
+        parts = {"output_l1": output_l1.detach()}
+        if self.config.wavelet_weight:
+            high = wavelet_high_l1(student, teacher, self.config.wavelet_levels, "distill.wavelet_levels")
+            loss = loss + self.config.wavelet_weight * high
+            parts["wavelet_high_l1"] = high.detach()
+        return loss, parts
+
     def visuals(self) -> dict[str, Any]:
         """Optional pictures of the last step for image grids (e.g. ReKo's attention maps)."""
         return {}
+
+
+def wavelet_high_l1(student: torch.Tensor, teacher: torch.Tensor, levels: int, option: str) -> torch.Tensor:
+    """`wavelet_loss` of (B, 3, H, W) outputs, with a clear error when H or W does not divide by 2**levels."""
+    multiple = 2**levels
+    height, width = student.shape[-2:]
+    if height % multiple or width % multiple:
+        raise RekoError(
+            f"wavelet distillation with {levels} levels needs image sizes divisible by {multiple}, "
+            f"got {height}x{width}: change data.crop_size or {option}"
+        )
+    return wavelet_loss(student, teacher, levels)

@@ -9,7 +9,6 @@ no intermediate layers.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from reko.distill.method import DistillMethod, MethodConfig
 from reko.distill.registry import register
@@ -35,5 +34,4 @@ class OutputDistillation(DistillMethod):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         if teacher_output is None:
             raise ValueError("the output method needs the teacher's output")
-        l1 = F.l1_loss(student_output, teacher_output.detach())
-        return self.config.output_weight * l1, {"output_l1": l1.detach()}
+        return self.output_terms(student_output, teacher_output)

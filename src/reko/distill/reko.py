@@ -83,6 +83,7 @@ class ReKoConfig(MethodConfig):
     attention_hidden: int = 64  # scoring=learned: hidden channels of the attention head
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name, value, choices in (
             ("scoring", self.scoring, SCORINGS),
             ("selection", self.selection, SELECTIONS),
@@ -208,10 +209,9 @@ class ReKo(DistillMethod):
             scores_seen[tap] = scores.detach().view(-1, *student.shape[-2:])
             selected_seen[tap] = index.detach()
         nce_mean = torch.stack(nce_terms).mean()
-        output_l1 = F.l1_loss(student_output.float(), teacher_output.detach().float())
-        loss = config.output_weight * output_l1 + config.weight * nce_mean
-        parts["output_l1"] = output_l1.detach()
-        parts["reko_nce"] = nce_mean.detach()
+        output_loss, output_parts = self.output_terms(student_output, teacher_output)
+        loss = output_loss + config.weight * nce_mean
+        parts.update(output_parts, reko_nce=nce_mean.detach())
         if attention_terms:
             attention_mean = torch.stack(attention_terms).mean()
             loss = loss + config.attention_weight * attention_mean

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from reko.distill.feature import check_taps
 from reko.distill.losses.kd import similarity_preserving_loss
@@ -85,7 +84,6 @@ class SimilarityPreserving(DistillMethod):
             terms.append(term)
             parts[f"similarity/{tap}"] = term.detach()
         similarity_sum = torch.stack(terms).sum()
-        output_l1 = F.l1_loss(student_output.float(), teacher_output.detach().float())
-        parts["output_l1"] = output_l1.detach()
-        parts["similarity"] = similarity_sum.detach()
-        return self.config.output_weight * output_l1 + self.config.weight * similarity_sum, parts
+        output_loss, output_parts = self.output_terms(student_output, teacher_output)
+        parts.update(output_parts, similarity=similarity_sum.detach())
+        return output_loss + self.config.weight * similarity_sum, parts

@@ -24,8 +24,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from reko.distill.losses.kd import wavelet_loss
-from reko.distill.method import DistillMethod, MethodConfig
+from reko.distill.method import DistillMethod, MethodConfig, wavelet_high_l1
 from reko.distill.registry import register
 from reko.errors import RekoError
 
@@ -39,8 +38,14 @@ class WaveletConfig(MethodConfig):
     levels: int = 3
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.levels < 1:
             raise RekoError(f"wavelet levels must be >= 1, got {self.levels}")
+        if self.wavelet_weight:
+            raise RekoError(
+                "the wavelet method's own term is the high-frequency L1: set distill.weight (and distill.levels), "
+                f"not distill.wavelet_weight={self.wavelet_weight}"
+            )
 
 
 @register
@@ -61,15 +66,8 @@ class WaveletDistillation(DistillMethod):
             raise RekoError("the wavelet method needs the teacher's output")
         config = self.config
         assert isinstance(config, WaveletConfig)
-        multiple = 2**config.levels
-        height, width = student_output.shape[-2:]
-        if height % multiple or width % multiple:
-            raise RekoError(
-                f"wavelet distillation with {config.levels} levels needs image sizes divisible by {multiple}, "
-                f"got {height}x{width}: change data.crop_size or distill.levels"
-            )
         student, teacher = student_output.float(), teacher_output.detach().float()
-        high = wavelet_loss(student, teacher, config.levels)
+        high = wavelet_high_l1(student, teacher, config.levels, "distill.levels")
         loss = config.weight * high
         parts = {"wavelet_high_l1": high.detach()}
         if config.output_weight:
