@@ -18,19 +18,16 @@ batch size"). Plus the shared output L1 with ``output_weight = 10``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 
-from reko.distill.feature import check_taps
 from reko.distill.losses.kd import attention_transfer_loss
-from reko.distill.method import DistillMethod, MethodConfig
+from reko.distill.method import MethodConfig
 from reko.distill.registry import register
-from reko.distill.reko import default_taps
+from reko.distill.tapped import TappedMethod
 from reko.errors import RekoError
-from reko.models.layers import FeatureInfo
 
 
 @dataclass(frozen=True)
@@ -48,25 +45,12 @@ class AttentionConfig(MethodConfig):
 
 
 @register
-class AttentionTransfer(DistillMethod):
+class AttentionTransfer(TappedMethod):
     """``output_weight * L1(outputs) + weight * sum_taps mean((Q_s - Q_t)^2)``."""
 
     name: ClassVar[str] = "attention"
     config_class: ClassVar[type[MethodConfig]] = AttentionConfig
-
-    def __init__(
-        self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
-    ) -> None:
-        super().__init__(config, teacher_info, student_info)
-        if not isinstance(config, AttentionConfig):
-            raise RekoError(f"{type(self).__name__} needs an AttentionConfig, got {type(config).__name__}")
-        self.config: AttentionConfig = config
-        self._taps = list(config.taps) or default_taps(teacher_info)
-        check_taps(self.name, self._taps, self.teacher_info, self.student_info)
-
-    @property
-    def taps(self) -> list[str]:
-        return list(self._taps)
+    config: AttentionConfig  # checked against config_class by DistillMethod
 
     def forward(  # type: ignore[override]
         self,

@@ -7,7 +7,7 @@ CVPR 2020 (eq. 3). What it matches: at each tapped stage, a learned 1x1 convolut
 C_t channels, and the mean squared error to the teacher's (B, C_t, h, w) features is summed
 over the stages, as GAN Compression sums ``F.mse_loss(adapter(S), T)`` over its mapping layers.
 
-Layers: ReKo's default taps (`reko.distill.reko.default_taps`, ResNet-9: ``blocks.2, blocks.5,
+Layers: ReKo's default taps (`reko.distill.tapped.default_taps`, ResNet-9: ``blocks.2, blocks.5,
 blocks.8, up1``), so this baseline and ReKo look at the same features and differ only in the
 loss. GAN Compression itself taps ``down2, blocks.2, blocks.5, blocks.8``; set ``distill.taps``.
 
@@ -26,9 +26,9 @@ import torch
 from torch import nn
 
 from reko.distill.losses.kd import feature_mse
-from reko.distill.method import DistillMethod, MethodConfig
+from reko.distill.method import MethodConfig
 from reko.distill.registry import register
-from reko.distill.reko import default_taps
+from reko.distill.tapped import TappedMethod
 from reko.errors import RekoError
 from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
@@ -42,43 +42,22 @@ class FeatureConfig(MethodConfig):
     taps: tuple[str, ...] = ()  # empty: ReKo's default_taps() of the generator family
 
 
-def check_taps(
-    method: str, taps: Sequence[str], teacher: dict[str, FeatureInfo], student: dict[str, FeatureInfo]
-) -> None:
-    """Every tap must be a stage of both networks, at the same stride (same spatial size)."""
-    if not taps:
-        raise RekoError(f"{method} needs at least one tap; set distill.taps")
-    for tap in taps:
-        for side, info in (("teacher", teacher), ("student", student)):
-            if tap not in info:
-                raise RekoError(f"{method} tap {tap!r} is not a stage of the {side}; valid stages: {list(info)}")
-        if teacher[tap].stride != student[tap].stride:
-            raise RekoError(
-                f"{method} tap {tap!r}: teacher stride {teacher[tap].stride} and student stride "
-                f"{student[tap].stride} differ; student and teacher must share the architecture family"
-            )
-
-
 def adapter_key(tap: str) -> str:
     return tap.replace(".", "_")  # ModuleDict keys cannot hold dots
 
 
 @register
-class FeatureDistillation(DistillMethod):
+class FeatureDistillation(TappedMethod):
     """``output_weight * L1(outputs) + weight * sum_taps MSE(adapter(student), teacher)``."""
 
     name: ClassVar[str] = "feature"
     config_class: ClassVar[type[MethodConfig]] = FeatureConfig
+    config: FeatureConfig  # checked against config_class by DistillMethod
 
     def __init__(
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
     ) -> None:
         super().__init__(config, teacher_info, student_info)
-        if not isinstance(config, FeatureConfig):
-            raise RekoError(f"{type(self).__name__} needs a FeatureConfig, got {type(config).__name__}")
-        self.config: FeatureConfig = config
-        self._taps = list(config.taps) or default_taps(teacher_info)
-        check_taps(self.name, self._taps, self.teacher_info, self.student_info)
         self.adapters = nn.ModuleDict(
             {
                 adapter_key(tap): nn.Conv2d(self.student_info[tap].channels, self.teacher_info[tap].channels, 1)
@@ -86,10 +65,6 @@ class FeatureDistillation(DistillMethod):
             }
         )
         init_weights(self.adapters)  # N(0, 0.02), as GAN Compression's init_net
-
-    @property
-    def taps(self) -> list[str]:
-        return list(self._taps)
 
     def forward(  # type: ignore[override]
         self,

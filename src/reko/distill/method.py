@@ -58,6 +58,8 @@ class DistillMethod(nn.Module):
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
     ) -> None:
         super().__init__()
+        if not isinstance(config, self.config_class):
+            raise RekoError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
         self.config = config
         self.teacher_info = {info.name: info for info in teacher_info}
         self.student_info = {info.name: info for info in student_info}

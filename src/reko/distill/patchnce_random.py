@@ -10,7 +10,6 @@ method is ReKo with ``selection = random`` fixed: the same taps, projection head
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,7 +17,6 @@ from reko.distill.method import MethodConfig
 from reko.distill.registry import register
 from reko.distill.reko import ReKo, ReKoConfig
 from reko.errors import RekoError
-from reko.models.layers import FeatureInfo
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,3 @@ class PatchNCERandom(ReKo):
 
     name: ClassVar[str] = "patchnce-random"
     config_class: ClassVar[type[MethodConfig]] = PatchNCERandomConfig
-
-    def __init__(
-        self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
-    ) -> None:
-        if not isinstance(config, PatchNCERandomConfig):
-            raise RekoError(f"{type(self).__name__} needs a PatchNCERandomConfig, got {type(config).__name__}")
-        super().__init__(config, teacher_info, student_info)

@@ -55,8 +55,9 @@ from reko.distill.losses.regions import (
     select_softmax,
     select_topk,
 )
-from reko.distill.method import DistillMethod, MethodConfig
+from reko.distill.method import MethodConfig
 from reko.distill.registry import register
+from reko.distill.tapped import TappedMethod, default_taps  # noqa: F401 - default_taps: its old home
 from reko.errors import RekoError
 from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
@@ -99,25 +100,6 @@ class ReKoConfig(MethodConfig):
                 raise RekoError(f"reko {name} must be > 0, got {getattr(self, name)}")
 
 
-def default_taps(feature_info: Sequence[FeatureInfo]) -> list[str]:
-    """A few layers across the network: ResNet blocks at 1/3, 2/3, the end, and up1; U-Net equivalents.
-
-    ResNet-9: ``blocks.2, blocks.5, blocks.8, up1``; ResNet-6: ``blocks.1, blocks.3, blocks.5, up1``.
-    U-Net with n levels: ``encoder.2`` (stride 8), ``decoder.{n-4}`` (stride 8), ``decoder.{n-3}`` (stride 4).
-    """
-    names = [info.name for info in feature_info]
-    blocks = [name for name in names if name.startswith("blocks.")]
-    if blocks:
-        n = len(blocks)
-        picked = dict.fromkeys(f"blocks.{max(0, round((i + 1) * n / 3) - 1)}" for i in range(3))
-        return [*picked, "up1"]
-    encoders = [name for name in names if name.startswith("encoder.")]
-    if encoders:
-        n = len(encoders)
-        return ["encoder.2", f"decoder.{n - 4}", f"decoder.{n - 3}"]
-    raise RekoError(f"no default ReKo taps for a network with stages {names}; set distill.taps")
-
-
 def _projector(kind: str, channels: int, dim: int) -> nn.Module:
     """Maps (..., channels) feature vectors to (..., dim) embeddings (a 1x1 conv on gathered positions)."""
     if kind == "conv1x1":
@@ -130,7 +112,7 @@ def _key(tap: str) -> str:
 
 
 @register
-class ReKo(DistillMethod):
+class ReKo(TappedMethod):
     """Region-aware patch-wise contrastive distillation; options in `ReKoConfig`."""
 
     name: ClassVar[str] = "reko"
@@ -140,14 +122,8 @@ class ReKo(DistillMethod):
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
     ) -> None:
         super().__init__(config, teacher_info, student_info)
-        if not isinstance(config, ReKoConfig):
-            raise RekoError(f"{type(self).__name__} needs a ReKoConfig, got {type(config).__name__}")
+        assert isinstance(config, ReKoConfig)  # checked by DistillMethod against config_class
         self.config: ReKoConfig = config
-        self._taps = list(config.taps) or default_taps(teacher_info)
-        for tap in self._taps:
-            for side, info in (("teacher", self.teacher_info), ("student", self.student_info)):
-                if tap not in info:
-                    raise RekoError(f"reko tap {tap!r} is not a stage of the {side}; valid stages: {list(info)}")
         dim = config.embed_dim
         self.student_heads = nn.ModuleDict(
             {_key(t): _projector(config.projection, self.student_info[t].channels, dim) for t in self._taps}
@@ -171,10 +147,6 @@ class ReKo(DistillMethod):
             # The authors' released code creates this head after the optimiser: it never trains.
             self.teacher_heads.requires_grad_(False)
         self._visuals: dict[str, Any] = {}
-
-    @property
-    def taps(self) -> list[str]:
-        return list(self._taps)
 
     def forward(  # type: ignore[override]
         self,

@@ -19,19 +19,16 @@ output L1 with ``output_weight = 10``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 
-from reko.distill.feature import check_taps
 from reko.distill.losses.kd import similarity_preserving_loss
-from reko.distill.method import DistillMethod, MethodConfig
+from reko.distill.method import MethodConfig
 from reko.distill.registry import register
-from reko.distill.reko import default_taps
+from reko.distill.tapped import TappedMethod
 from reko.errors import RekoError
-from reko.models.layers import FeatureInfo
 
 
 @dataclass(frozen=True)
@@ -43,25 +40,12 @@ class SimilarityConfig(MethodConfig):
 
 
 @register
-class SimilarityPreserving(DistillMethod):
+class SimilarityPreserving(TappedMethod):
     """``output_weight * L1(outputs) + weight * sum_taps ||G_t - G_s||_F^2 / B^2``; needs B >= 2."""
 
     name: ClassVar[str] = "similarity"
     config_class: ClassVar[type[MethodConfig]] = SimilarityConfig
-
-    def __init__(
-        self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
-    ) -> None:
-        super().__init__(config, teacher_info, student_info)
-        if not isinstance(config, SimilarityConfig):
-            raise RekoError(f"{type(self).__name__} needs a SimilarityConfig, got {type(config).__name__}")
-        self.config: SimilarityConfig = config
-        self._taps = list(config.taps) or default_taps(teacher_info)
-        check_taps(self.name, self._taps, self.teacher_info, self.student_info)
-
-    @property
-    def taps(self) -> list[str]:
-        return list(self._taps)
+    config: SimilarityConfig  # checked against config_class by DistillMethod
 
     def forward(  # type: ignore[override]
         self,
