@@ -55,3 +55,13 @@ def test_bad_checkpoint_gives_a_clean_error(tmp_path: Path, capsys: pytest.Captu
     assert main(["info", str(tmp_path / "notes.pth")]) == 2
     err = capsys.readouterr().err
     assert "notes.pth" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("command", "flag"), [("distill", "--teacher"), ("distill", "--data"), ("train", "--out")])
+def test_resume_refuses_flags_that_start_a_new_run(
+    command: str, flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`reko distill/train --resume RUN` keeps the run's own config: a path flag beside it is an error, not ignored."""
+    assert main([command, "--resume", str(tmp_path), flag, "elsewhere"]) == 2
+    err = capsys.readouterr().err
+    assert flag in err and "--set key=value" in err and "Traceback" not in err

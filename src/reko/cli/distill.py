@@ -19,12 +19,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
-from reko.errors import RekoError
-
-if TYPE_CHECKING:  # the run machinery imports torch: only when the command runs
-    from reko.train.run import RunResult
+from reko.cli.run_options import add_run_arguments, flag_overrides, resume_overrides, summary
 
 HELP = "distil a teacher generator into a small student (ReKo and baselines)"
 
@@ -36,53 +32,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teacher-ba", metavar="CKPT", default=None, help="B->A teacher: distil both directions")
     parser.add_argument("--data", metavar="DIR", default=None, help="image folder, pix2pix root or CycleGAN root")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to create")
-    parser.add_argument("--config", metavar="YAML", default=None, help="config file (overrides the defaults)")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        nargs="+",
-        action="extend",
-        default=[],
-        help="config overrides, e.g. student.ngf=16 distill.method=output train.steps=500",
-    )
-    parser.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a stopped run from its state")
-    parser.add_argument("--stop-at", metavar="STEP", type=int, default=None, help="stop (resumably) after this step")
+    add_run_arguments(parser, "student.ngf=16 distill.method=output train.steps=500")
 
 
 def run(args: argparse.Namespace) -> int:
-    from reko.config import DistillConfig, load_config, parse_override
+    from reko.config import DistillConfig, load_config
     from reko.distill.run import distill, resume
 
     if args.resume:
-        if args.teacher or args.teacher_ba or args.data or args.config or args.out:
-            raise RekoError("--resume uses the run's own config.yaml; change values with --set key=value")
-        overrides = dict(parse_override(text) for text in args.set)
+        overrides = resume_overrides(args, ("teacher", "teacher_ba", "data", "out"))
         result = resume(args.resume, overrides, stop_at=args.stop_at)
     else:
-        flags = [
-            f"{key}={value}"
-            for key, value in (
-                ("teacher", args.teacher),
-                ("teacher_ba", args.teacher_ba),
-                ("data.root", args.data),
-                ("out", args.out),
-            )
-            if value is not None
-        ]
+        flags = flag_overrides(
+            [("teacher", args.teacher), ("teacher_ba", args.teacher_ba), ("data.root", args.data), ("out", args.out)]
+        )
         config = load_config(DistillConfig, args.config, [*args.set, *flags])
         result = distill(config, stop_at=args.stop_at)
     print(summary(result), file=sys.stderr)
     return 0
-
-
-def summary(result: RunResult) -> str:
-    """What a run left behind, for the terminal."""
-    state = "finished" if result.finished else f"stopped; continue with --resume {result.out_dir}"
-    lines = [f"step {result.step} ({state})"]
-    for name, path in result.latest.items():
-        lines.append(f"  {name}: {path}")
-    for name, path in result.best.items():
-        lines.append(f"  {name} (best on validation): {path}")
-    if result.metrics:
-        lines.append("  validation: " + ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
-    return "\n".join(lines)

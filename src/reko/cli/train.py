@@ -16,40 +16,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reko.errors import RekoError
+from reko.cli.run_options import add_run_arguments, flag_overrides, resume_overrides, summary
 
 HELP = "train a pix2pix or CycleGAN teacher from scratch"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="YAML", default=None, help="config file (overrides the defaults)")
     parser.add_argument("--data", metavar="DIR", default=None, help="dataset root (sets data.root)")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to create (sets out)")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        nargs="+",
-        action="extend",
-        default=[],
-        help="config overrides, e.g. model=cyclegan generator.ngf=32 train.steps=500",
-    )
-    parser.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a stopped run from its state")
-    parser.add_argument("--stop-at", metavar="STEP", type=int, default=None, help="stop (resumably) after this step")
+    add_run_arguments(parser, "model=cyclegan generator.ngf=32 train.steps=500")
 
 
 def run(args: argparse.Namespace) -> int:
-    from reko.cli.distill import summary
-    from reko.config import TeacherConfig, load_config, parse_override
+    from reko.config import TeacherConfig, load_config
     from reko.train.run import load_run_config, train_teacher
 
     if args.resume:
-        if args.config or args.data or args.out:
-            raise RekoError("--resume uses the run's own config.yaml; change values with --set key=value")
-        overrides = dict(parse_override(text) for text in args.set)
-        config = load_run_config(TeacherConfig, args.resume, overrides)
+        config = load_run_config(TeacherConfig, args.resume, resume_overrides(args, ("data", "out")))
         result = train_teacher(config, args.resume, resume=True, stop_at=args.stop_at)
     else:
-        flags = [f"{key}={value}" for key, value in (("data.root", args.data), ("out", args.out)) if value is not None]
+        flags = flag_overrides([("data.root", args.data), ("out", args.out)])
         config = load_config(TeacherConfig, args.config, [*args.set, *flags])
         result = train_teacher(config, stop_at=args.stop_at)
     print(summary(result), file=sys.stderr)
