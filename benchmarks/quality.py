@@ -108,7 +108,7 @@ def investigation_suites() -> list[Suite]:
             ("distill.scoring=learned", "distill.num_patches=256"),
             "reko, learned scoring, 256 patches",
         ),
-        Suite("long", ("output", "wavelet", "reko"), 24, title="longer budget"),
+        Suite("long", ("wavelet", "reko"), 24, title="longer budget"),
         Suite("long_reko_on_wavelet", ("reko",), 24, ON_WAVELET, "longer budget, reko on wavelet's objective"),
     ]
 
