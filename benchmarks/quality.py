@@ -83,14 +83,13 @@ def suites() -> list[Suite]:
 
 
 ON_WAVELET = ("distill.output_weight=0", "distill.wavelet_weight=10")  # wavelet's objective, + the method's term
-LEARNED_256 = ("distill.scoring=learned", "distill.num_patches=256")  # the two best single ablations together
 
 
 def investigation_suites() -> list[Suite]:
     """Why ReKo does not win at the benchmark's budget: run only when named with ``--suites``.
 
-    Each ``why_*`` suite changes one thing of the ngf-24 ``reko`` (or ``wavelet``) run; ``long*``
-    repeat the main contenders at a longer budget (give them their own ``--out`` and ``--steps``).
+    Each ``why_*`` suite changes one thing of the ngf-24 ``reko`` (or ``wavelet``) run; ``long``
+    repeats the two at a longer budget (give it its own ``--out`` and ``--steps``).
     The numbers and the commands are in docs/benchmarks.md ("Why ReKo does not win here").
     """
 
@@ -99,17 +98,9 @@ def investigation_suites() -> list[Suite]:
 
     return [
         why("reko_weight_10", "reko", ("distill.weight=10",), "reko, PatchNCE weight 10 (default 1)"),
-        why("reko_without_output_l1", "reko", ("distill.output_weight=0",), "reko without the output L1"),
         why("wavelet_with_output_l1", "wavelet", ("distill.output_weight=10",), "wavelet + the output L1 (10)"),
         why("reko_on_wavelet", "reko", ON_WAVELET, "reko on wavelet's objective (wavelet term, no output L1)"),
-        why(
-            "reko_learned_256",
-            "reko",
-            ("distill.scoring=learned", "distill.num_patches=256"),
-            "reko, learned scoring, 256 patches",
-        ),
         Suite("long", ("wavelet", "reko"), 24, title="longer budget"),
-        Suite("long_reko_on_wavelet", ("reko",), 24, ON_WAVELET, "longer budget, reko on wavelet's objective"),
     ]
 
 
