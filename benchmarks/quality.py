@@ -83,6 +83,7 @@ def suites() -> list[Suite]:
 
 
 ON_WAVELET = ("distill.output_weight=0", "distill.wavelet_weight=10")  # wavelet's objective, + the method's term
+LEARNED_256 = ("distill.scoring=learned", "distill.num_patches=256")  # the two best single ablations together
 
 
 def investigation_suites() -> list[Suite]:
@@ -100,6 +101,14 @@ def investigation_suites() -> list[Suite]:
         why("reko_weight_10", "reko", ("distill.weight=10",), "reko, PatchNCE weight 10 (default 1)"),
         why("wavelet_with_output_l1", "wavelet", ("distill.output_weight=10",), "wavelet + the output L1 (10)"),
         why("reko_on_wavelet", "reko", ON_WAVELET, "reko on wavelet's objective (wavelet term, no output L1)"),
+        why("reko_without_output_l1", "reko", ("distill.output_weight=0",), "reko without the output L1"),
+        why("reko_learned_256", "reko", LEARNED_256, "reko, learned scoring, 256 patches"),
+        why(
+            "reko_learned_on_wavelet",
+            "reko",
+            (*ON_WAVELET, "distill.scoring=learned"),
+            "reko, learned scoring, on wavelet's objective",
+        ),
         Suite("long", ("wavelet", "reko"), 24, title="longer budget"),
     ]
 
