@@ -8,6 +8,7 @@ the loss pushes apart what should match. This script measures that, on the real 
 held-out photos, for the selections the quality benchmark compares:
 
 - ``teacher``: top-K of the channel mean of |teacher activation| (ReKo's default, the authors' code)
+- ``peaks``: the K best local maxima of that same score (``distill.selection=peaks``)
 - ``learned``: top-K of a trained learned scoring head (``--learned-state``: the ``state.pt`` of a
   ``distill.scoring=learned`` run, e.g. the benchmark's ``ablation_scoring_learned`` seed 0)
 - ``random``: K uniformly random positions (``patchnce-random``, CUT's sampling)
@@ -95,7 +96,7 @@ def pair_stats(features: torch.Tensor, index: torch.Tensor, width: int) -> dict[
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    from reko.distill.losses.regions import activation_score, select_random, select_topk
+    from reko.distill.losses.regions import activation_score, select_peaks, select_random, select_topk
     from reko.distill.tapped import default_taps
     from reko.distill.taps import FeatureTap
     from reko.models import load_generator
@@ -116,6 +117,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         k = min(args.patches, height * width)
         selections = {
             "teacher": select_topk(activation_score(maps), k),
+            "peaks": select_peaks(activation_score(maps), k, height, width),
             "random": select_random(batch, height * width, k, generator=generator),
         }
         if scorer is not None:
@@ -140,7 +142,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def markdown(payload: dict[str, Any]) -> str:
-    selections = [s for s in ("teacher", "learned", "random") if any(s in row for row in payload["taps"].values())]
+    selections = [
+        s for s in ("teacher", "peaks", "learned", "random") if any(s in row for row in payload["taps"].values())
+    ]
     header = ["tap", "map", *[f"{s}: {m}" for s in selections for m in ("cos", "dup", "spread")]]
     lines = [
         "# Patch diversity of ReKo's region selections",

@@ -101,6 +101,7 @@ def investigation_suites() -> list[Suite]:
         why("reko_weight_10", "reko", ("distill.weight=10",), "reko, PatchNCE weight 10 (default 1)"),
         why("wavelet_with_output_l1", "wavelet", ("distill.output_weight=10",), "wavelet + the output L1 (10)"),
         why("reko_on_wavelet", "reko", ON_WAVELET, "reko on wavelet's objective (wavelet term, no output L1)"),
+        why("reko_peaks", "reko", ("distill.selection=peaks",), "reko, peaks instead of top-k (no neighbours)"),
         why("reko_without_output_l1", "reko", ("distill.output_weight=0",), "reko without the output L1"),
         why("reko_learned_256", "reko", LEARNED_256, "reko, learned scoring, 256 patches"),
         why(

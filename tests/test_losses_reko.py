@@ -15,6 +15,7 @@ from reko.distill.losses.regions import (
     combined_score,
     gather_positions,
     learned_attention_loss,
+    select_peaks,
     select_random,
     select_softmax,
     select_topk,
@@ -157,6 +158,22 @@ def test_select_topk_picks_the_highest_scores() -> None:
     assert select_topk(scores, 2).tolist() == [[1, 3], [0, 1]]
     with pytest.raises(RekoError, match="cannot select 5 of 4"):
         select_topk(scores, 5)
+
+
+def test_select_peaks_takes_one_position_per_bump_best_first() -> None:
+    # Two smooth bumps on an 8x8 map: top-k takes neighbours of the higher bump, peaks take both centres.
+    rows, cols = torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing="ij")
+    high = 2.0 * torch.exp(-((rows - 1) ** 2 + (cols - 1) ** 2) / 4)
+    low = torch.exp(-((rows - 6) ** 2 + (cols - 6) ** 2) / 4)
+    scores = (high + low).flatten()[None]  # (1, 64)
+    centres = [1 * 8 + 1, 6 * 8 + 6]
+    assert select_peaks(scores, 2, 8, 8).tolist() == [centres]
+    assert select_topk(scores, 2)[0, 1].item() in (0 * 8 + 1, 1 * 8 + 0, 1 * 8 + 2, 2 * 8 + 1)  # a neighbour
+    # More positions than peaks: the best remaining ones fill up, all distinct, peaks first.
+    picked = select_peaks(scores, 10, 8, 8)[0].tolist()
+    assert picked[:2] == centres and len(set(picked)) == 10
+    with pytest.raises(RekoError, match="not a 5x5 map"):
+        select_peaks(scores, 2, 5, 5)
 
 
 def test_select_softmax_samples_distinct_positions_reproducibly() -> None:

@@ -15,8 +15,9 @@ option                      choices (default first)
                             ``student+teacher``: mean of both standardised maps;
                             ``learned``: a small head on the teacher features trained to predict
                             where the student is furthest from the teacher (our design; see below)
-``selection``               ``topk`` (the K best), ``softmax`` (K sampled from softmax(z / T) of the
-                            standardised scores z), ``random`` (uniform: CUT's PatchNCE sampling)
+``selection``               ``topk`` (the K best), ``peaks`` (the K best local maxima: no two chosen
+                            positions are neighbours), ``softmax`` (K sampled from softmax(z / T) of
+                            the standardised scores z), ``random`` (uniform: CUT's PatchNCE sampling)
 ``num_patches``             K = 64 per layer per image (all positions if a layer has fewer)
 ``projection``              ``mlp`` (Linear-ReLU-Linear, as CUT) or ``conv1x1`` (one linear map)
 ``embed_dim``               256 (as CUT)
@@ -51,6 +52,7 @@ from reko.distill.losses.regions import (
     combined_score,
     gather_positions,
     learned_attention_loss,
+    select_peaks,
     select_random,
     select_softmax,
     select_topk,
@@ -63,7 +65,7 @@ from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
 
 SCORINGS: tuple[str, ...] = ("teacher", "student+teacher", "learned")
-SELECTIONS: tuple[str, ...] = ("topk", "softmax", "random")
+SELECTIONS: tuple[str, ...] = ("topk", "peaks", "softmax", "random")
 PROJECTIONS: tuple[str, ...] = ("mlp", "conv1x1")
 
 
@@ -73,7 +75,7 @@ class ReKoConfig(MethodConfig):
 
     taps: tuple[str, ...] = ()  # empty: default_taps() of the generator family
     scoring: str = "teacher"  # teacher | student+teacher | learned
-    selection: str = "topk"  # topk | softmax | random
+    selection: str = "topk"  # topk | peaks | softmax | random
     num_patches: int = 64  # K per layer per image
     softmax_temperature: float = 1.0  # T of selection=softmax, on standardised scores
     projection: str = "mlp"  # mlp | conv1x1
@@ -170,7 +172,7 @@ class ReKo(TappedMethod):
                 )
             key = _key(tap)
             scores, attention_loss = self._score(key, student, teacher)  # (B, N)
-            index = self._select(scores)  # (B, K)
+            index = self._select(scores, student.shape[-2:])  # (B, K)
             s_embed = self.student_heads[key](gather_positions(student, index))  # (B, K, D)
             t_embed = self.teacher_heads[key](gather_positions(teacher, index).to(s_embed.dtype))
             nce = patch_nce_loss(s_embed, t_embed, config.nce_temperature)
@@ -207,10 +209,13 @@ class ReKo(TappedMethod):
             difficulty = 1.0 - F.cosine_similarity(s_all.float(), t_all.float(), dim=-1)  # (B, N)
         return logits.detach(), learned_attention_loss(logits, difficulty)
 
-    def _select(self, scores: torch.Tensor) -> torch.Tensor:
+    def _select(self, scores: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """(B, N) scores of an (h, w) = ``size`` map -> (B, K) selected positions."""
         k = min(self.config.num_patches, scores.shape[1])
         if self.config.selection == "topk":
             return select_topk(scores, k)
+        if self.config.selection == "peaks":
+            return select_peaks(scores, k, *size)
         if self.config.selection == "softmax":
             return select_softmax(scores, k, self.config.softmax_temperature)
         return select_random(scores.shape[0], scores.shape[1], k, device=scores.device)
