@@ -105,10 +105,10 @@ def investigation_suites() -> list[Suite]:
         why("reko_without_output_l1", "reko", ("distill.output_weight=0",), "reko without the output L1"),
         why("reko_learned_256", "reko", LEARNED_256, "reko, learned scoring, 256 patches"),
         why(
-            "reko_learned_on_wavelet",
+            "reko_on_wavelet_with_output_l1",
             "reko",
-            (*ON_WAVELET, "distill.scoring=learned"),
-            "reko, learned scoring, on wavelet's objective",
+            ("distill.wavelet_weight=10",),
+            "reko on the best objective found (wavelet term + output L1)",
         ),
         Suite("long", ("wavelet", "reko"), 24, title="longer budget"),
     ]
