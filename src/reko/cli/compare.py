@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 
+from reko.cli.run_options import add_set_argument
+
 HELP = "train several distillation methods identically and compare them in one table"
 
 
@@ -38,13 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=256, help="training crop and evaluation size (pixels)")
     parser.add_argument("--student-ngf", type=int, default=None, help="student base width (default: config's)")
     parser.add_argument("--config", metavar="YAML", default=None, help="distill config applied to every run")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        nargs="+",
-        action="extend",
-        default=[],
-        help="config overrides for every run, e.g. train.batch_size=4 (not distill.method or train.seed)",
+    add_set_argument(
+        parser, "config overrides for every run, e.g. train.batch_size=4 (not distill.method or train.seed)"
     )
     parser.add_argument(
         "--eval-data", metavar="DIR", default=None, help="held-out images (default: the data's test split)"

@@ -19,16 +19,14 @@ if TYPE_CHECKING:  # the run machinery imports torch: only when the command runs
 def add_run_arguments(parser: argparse.ArgumentParser, set_example: str) -> None:
     """``--config``, ``--set KEY=VALUE ...`` (``set_example`` shows a few), ``--resume``, ``--stop-at``."""
     parser.add_argument("--config", metavar="YAML", default=None, help="config file (overrides the defaults)")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        nargs="+",
-        action="extend",
-        default=[],
-        help=f"config overrides, e.g. {set_example}",
-    )
+    add_set_argument(parser, f"config overrides, e.g. {set_example}")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a stopped run from its state")
     parser.add_argument("--stop-at", metavar="STEP", type=int, default=None, help="stop (resumably) after this step")
+
+
+def add_set_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--set KEY=VALUE ...``: repeatable, each value a config override (`reko.config.parse_override`)."""
+    parser.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend", default=[], help=help_text)
 
 
 def flag_overrides(pairs: Sequence[tuple[str, str | None]]) -> list[str]:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from reko.distill.method import DistillMethod, MethodConfig, wavelet_high_l1
 from reko.distill.registry import register
@@ -68,10 +67,6 @@ class WaveletDistillation(DistillMethod):
         assert isinstance(config, WaveletConfig)
         student, teacher = student_output.float(), teacher_output.detach().float()
         high = wavelet_high_l1(student, teacher, config.levels, "distill.levels")
-        loss = config.weight * high
-        parts = {"wavelet_high_l1": high.detach()}
-        if config.output_weight:
-            output_l1 = F.l1_loss(student, teacher)
-            loss = loss + config.output_weight * output_l1
-            parts["output_l1"] = output_l1.detach()
-        return loss, parts
+        output_loss, parts = self.output_terms(student, teacher)  # output_weight = 0 by default: adds 0
+        parts["wavelet_high_l1"] = high.detach()
+        return config.weight * high + output_loss, parts
