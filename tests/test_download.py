@@ -108,3 +108,99 @@ def test_same_named_files_of_two_zoos_land_in_separate_cache_folders(
     assert first != second
     assert (first.read_bytes(), second.read_bytes()) == (b"cyclegan weights", b"pix2pix weights")
     assert first == tmp_path / "cache" / "generators" / "cyclegan-model" / "facades_label2photo.pth"
+
+
+# ----------------------------------------------------------------------------- all-or-nothing extraction
+
+
+def _tar(path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for member in members:
+            if isinstance(member, tarfile.TarInfo):
+                tf.addfile(member)
+            else:
+                info = tarfile.TarInfo(member[0])
+                info.size = len(member[1])
+                tf.addfile(info, io.BytesIO(member[1]))
+    return path
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info
+
+
+def _device(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.CHRTYPE
+    return info
+
+
+@pytest.mark.parametrize(
+    "bad_member",
+    [
+        _link("facades/train/escape.jpg", "/etc/passwd"),  # a link leaving the folder
+        _link("facades/train/hard.jpg", "../../../outside", tarfile.LNKTYPE),
+        _device("facades/train/dev"),  # a special file
+    ],
+    ids=["symlink-outside", "hardlink-outside", "device"],
+)
+def test_a_refused_member_is_one_clear_error_and_leaves_no_partial_dataset(
+    tmp_path: Path, bad_member: tarfile.TarInfo
+) -> None:
+    from reko.download import extract_folder
+
+    archive = _tar(tmp_path / "facades.tar.gz", [("facades/train/1.jpg", b"jpg"), bad_member])
+    root = tmp_path / "datasets"
+    with pytest.raises(RekoError, match="facades.tar.gz.*nothing was kept"):
+        extract_folder(archive, root, "facades")
+    assert not (root / "facades").exists()
+    assert [p.name for p in root.iterdir()] == []  # no staging folder left either
+
+
+def test_a_truncated_archive_is_one_clear_error(tmp_path: Path) -> None:
+    from reko.download import extract_folder
+
+    archive = _tar(tmp_path / "facades.tar.gz", [("facades/train/1.jpg", b"x" * 100_000)])
+    archive.write_bytes(archive.read_bytes()[:-200])
+    with pytest.raises(RekoError, match="facades.tar.gz"):
+        extract_folder(archive, tmp_path / "datasets", "facades")
+    assert not (tmp_path / "datasets" / "facades").exists()
+
+
+def test_download_returns_only_a_completed_folder_and_refuses_a_partial_one(
+    server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder left by an interrupted extraction is not a dataset; a completed one is reused."""
+    from dataclasses import replace
+
+    from reko import zoo
+    from reko.download import COMPLETE_MARKER
+
+    url, served = server
+    _tar(served / "facades.tar.gz", [("facades/train/1.jpg", b"jpg"), ("facades/val/2.jpg", b"jpg")])
+    name = "pix2pix/facades"
+    monkeypatch.setitem(zoo.CATALOG, name, replace(zoo.CATALOG[name], url=f"{url}/facades.tar.gz", sha256=None))
+
+    partial_root = tmp_path / "partial"
+    (partial_root / "facades" / "train").mkdir(parents=True)  # what an interrupted old extraction left
+    with pytest.raises(RekoError, match="not completed by reko download"):
+        zoo.download(name, partial_root)
+
+    root = tmp_path / "good"
+    folder = zoo.download(name, root)
+    assert folder == root / "facades" and (folder / COMPLETE_MARKER).is_file()
+    assert (folder / "val" / "2.jpg").read_bytes() == b"jpg"
+    (served / "facades.tar.gz").unlink()  # the second call must not need the archive or the server
+    assert zoo.download(name, root) == folder
+    assert sorted(p.name for p in root.iterdir()) == ["archives", "facades"]
+
+
+def test_an_archive_without_the_expected_folder_is_an_error(tmp_path: Path) -> None:
+    from reko.download import extract_folder
+
+    archive = _tar(tmp_path / "x.tar.gz", [("other/1.jpg", b"jpg")])
+    with pytest.raises(RekoError, match="does not hold a top folder facades/"):
+        extract_folder(archive, tmp_path / "datasets", "facades")
+    assert list((tmp_path / "datasets").iterdir()) == []

@@ -10,9 +10,11 @@ import hashlib
 import os
 import shutil
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 from tqdm import tqdm
@@ -21,6 +23,8 @@ from reko.atomic import atomic_path
 from reko.errors import RekoError
 
 CHUNK = 1 << 20
+# Written into a dataset folder once every member is unpacked: without it a folder is not complete.
+COMPLETE_MARKER = ".reko-download-complete"
 
 
 def cache_dir() -> Path:
@@ -62,20 +66,80 @@ def fetch(url: str, destination: Path, sha256: str | None = None, timeout: float
 
 
 def extract(archive: Path, into: Path) -> Path:
-    """Unpack a .zip or .tar(.gz) into ``into``, refusing members that would escape it."""
-    into.mkdir(parents=True, exist_ok=True)
-    root = into.resolve()
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            _check_members(archive, [m.filename for m in zf.infolist()], root)
-            zf.extractall(root)
-    elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tf:
-            _check_members(archive, [m.name for m in tf.getmembers()], root)
-            tf.extractall(root, filter="data")
-    else:
-        raise RekoError(f"{archive}: neither a zip nor a tar archive")
+    """Unpack a .zip or .tar(.gz) into the new folder ``into``, all or nothing.
+
+    Members go into a temporary sibling (``.<name>.partial-*``) that is renamed to ``into`` only
+    once every member is out, so an interrupted or refused extraction never leaves a partial
+    ``into``. Refused members (a path or link leaving the folder, a device or other special file)
+    and damaged archives are one `RekoError` naming the archive; nothing is kept then.
+    """
+    if into.exists() and (not into.is_dir() or any(into.iterdir())):
+        raise RekoError(f"cannot unpack {archive} into {into}: it already exists and is not an empty folder")
+    into.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{into.name}.partial-", dir=into.parent))
+    try:
+        _extract_into(archive, staging)
+        if into.exists():
+            into.rmdir()  # the empty folder checked above
+        os.replace(staging, into)
+    finally:
+        remove_tree(staging)
     return into
+
+
+def extract_folder(archive: Path, root: Path, name: str) -> Path:
+    """The folder ``root/name`` that ``archive`` holds (the field's archives hold one top folder).
+
+    Unpacked into a temporary sibling, marked complete (`COMPLETE_MARKER`) and renamed into place
+    in one step. An existing ``root/name`` is returned only if it carries that mark: a folder
+    without it (an extraction interrupted by an older reko, or a folder of the user's) is an error,
+    never taken for a complete dataset.
+    """
+    target = root / name
+    if target.exists():
+        if (target / COMPLETE_MARKER).is_file():
+            return target
+        raise RekoError(
+            f"{target} exists but was not completed by reko download (it has no {COMPLETE_MARKER}): an "
+            f"interrupted extraction, or a folder of your own. Move or delete it and run again"
+        )
+    staging = root / f".{name}.unpacking"
+    remove_tree(staging)  # a leftover of an interrupted earlier call
+    try:
+        extract(archive, staging)
+        unpacked = staging / name
+        if not unpacked.is_dir():
+            found = sorted(p.name for p in staging.iterdir())
+            raise RekoError(f"{archive} does not hold a top folder {name}/ (it holds {found[:8]})")
+        (unpacked / COMPLETE_MARKER).write_text(f"{archive.name}\n", encoding="utf-8")
+        try:
+            os.replace(unpacked, target)
+        except OSError as error:
+            raise RekoError(f"could not move the unpacked {name}/ to {target} ({error})") from None
+    finally:
+        remove_tree(staging)
+    return target
+
+
+def _extract_into(archive: Path, root: Path) -> None:
+    root = root.resolve()
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                _check_members(archive, [m.filename for m in zf.infolist()], root)
+                zf.extractall(root)
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as tf:
+                _check_members(archive, [m.name for m in tf.getmembers()], root)
+                tf.extractall(root, filter="data")
+        else:
+            raise RekoError(f"{archive}: neither a zip nor a tar archive")
+    except tarfile.FilterError as error:
+        raise RekoError(f"{archive}: refused to extract a member ({error}); nothing was kept") from None
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise RekoError(f"{archive}: damaged or truncated archive ({error}); nothing was kept") from None
+    except OSError as error:
+        raise RekoError(f"could not unpack {archive} ({error}); nothing was kept") from None
 
 
 def _check_members(archive: Path, names: list[str], root: Path) -> None:

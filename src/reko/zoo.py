@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from reko.download import cache_dir, extract, fetch
+from reko.download import cache_dir, extract_folder, fetch
 from reko.errors import RekoError
 
 _PIX2PIX_DATA = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz"
@@ -111,9 +111,4 @@ def download(name: str, root: Path | None = None) -> Path:
     if entry.kind == "generator":
         return fetch(entry.url, root / f"{stem}.pth", entry.sha256)
     archive = fetch(entry.url, root / "archives" / Path(entry.url).name, entry.sha256)
-    target = root / stem
-    if not target.exists():
-        extract(archive, root)
-    if not target.exists():
-        raise RekoError(f"{archive} unpacked into {root} but did not create {target}")
-    return target
+    return extract_folder(archive, root, stem)
