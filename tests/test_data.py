@@ -87,12 +87,12 @@ def test_paired_default_transform_crops_256(facades_dir: Path) -> None:
 
 
 def _aligned_twin_folder(tmp_path: Path, count: int = 6) -> Path:
-    """Aligned images whose A and B halves are identical noise (64x48 each)."""
+    """Aligned images whose A and B halves are identical noise (64x64 each)."""
     folder = tmp_path / "twins" / "train"
     folder.mkdir(parents=True)
     for i in range(count):
-        half = _noise(64, 48, seed=i)
-        both = Image.new("RGB", (128, 48))
+        half = _noise(64, 64, seed=i)
+        both = Image.new("RGB", (128, 64))
         both.paste(half, (0, 0))
         both.paste(half, (64, 0))
         both.save(folder / f"{i}.png")
@@ -244,14 +244,28 @@ def test_empty_and_missing_folders(tmp_path: Path) -> None:
     assert len(ImageFolderDataset(tmp_path / "nested", recursive=True)) == 1
 
 
-def test_odd_width_aligned_image(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("size", "found"),
+    [((65, 32), r"65x32 \(2\.03:1\)"), ((64, 64), r"64x64 \(a square image\)"), ((96, 64), r"96x64 \(1\.5:1\)")],
+    ids=["odd-width", "square-photo", "3:2"],
+)
+def test_an_aligned_image_must_be_twice_as_wide_as_high(tmp_path: Path, size: tuple[int, int], found: str) -> None:
+    """A folder of ordinary photos must not train as pairs (each split into a left input and right target)."""
     (tmp_path / "train").mkdir()
     _noise(64, 32).save(tmp_path / "train" / "good.png")
-    _noise(65, 32).save(tmp_path / "train" / "odd.png")
-    with pytest.raises(RekoError, match=r"odd\.png.*side by side.*even.*65x32"):
+    _noise(*size).save(tmp_path / "train" / "bad.png")
+    with pytest.raises(RekoError, match=rf"bad\.png.*twice as wide as high.*{found}"):
         PairedImageDataset(tmp_path, "train")
-    with pytest.warns(UserWarning, match=r"skipped 1 bad paired images: odd\.png"):
+    with pytest.warns(UserWarning, match=r"skipped 1 bad paired images: bad\.png"):
         assert len(PairedImageDataset(tmp_path, "train", skip_bad=True)) == 1
+
+
+def test_a_folder_of_square_photos_is_refused_in_paired_mode(tmp_path: Path) -> None:
+    (tmp_path / "train").mkdir()
+    for i in range(3):
+        _noise(48, 48, seed=i).save(tmp_path / "train" / f"photo{i}.jpg")
+    with pytest.raises(RekoError, match=r"all 3 paired images are bad.*square image"):
+        PairedImageDataset(tmp_path, "train")
 
 
 def test_truncated_and_unreadable_images(tmp_path: Path) -> None:

@@ -151,12 +151,19 @@ def split_aligned(image: Image.Image, path: PathLike = "image") -> tuple[Image.I
 
 
 def check_aligned_size(size: tuple[int, int], path: PathLike) -> None:
-    """Raise `RekoError` unless ``size`` (width, height) can be two side-by-side halves."""
+    """Raise `RekoError` unless ``size`` (width, height) is two side-by-side square halves.
+
+    pix2pix "aligned" images are exactly twice as wide as high (facades, maps, cityscapes and
+    edges2* are all 2:1). Anything else, most often an ordinary photo, would be silently split
+    into a left "input" and a right "target", so it is refused with the size that was found.
+    """
     width, height = size
-    if width % 2 != 0 or width < 2:
+    if width != 2 * height:
+        kind = "a square image" if width == height else f"{width / max(height, 1):.3g}:1"
         raise RekoError(
-            f"{path}: a paired (aligned) image must hold A and B side by side, so its width must be even; "
-            f"got {width}x{height}"
+            f"{path}: a paired (aligned) image holds A and B side by side, so it must be twice as wide as high; "
+            f"got {width}x{height} ({kind}). Is this a folder of ordinary photos? Use it as an unpaired folder "
+            f"(mode unpaired), or put A and B images in A/ and B/ sub-folders"
         )
 
 
