@@ -17,19 +17,19 @@ from pathlib import Path
 
 import torch
 
-from reko.config import DistillConfig
 from reko.data import ImageFolderDataset, TransformConfig
+from reko.distill.config import DistillConfig
+from reko.gan.trainable import l1, psnr
 from reko.models import load_generator
 from reko.train.state import seed_everything
-from reko.train.trainable import l1, psnr
 
 
 def initial_student(run_dir: Path) -> torch.nn.Module:
-    from reko.distill.run import build_distiller, resolve_mode
-    from reko.train.run import load_run_config
+    from reko.distill.build import build_distiller, resolve_mode
+    from reko.train.runner import load_run_config
 
     config = load_run_config(DistillConfig, run_dir)
-    seed_everything(config.train.seed)  # as reko.train.run.run_trainer does before building
+    seed_everything(config.train.seed)  # as reko.train.runner.run_trainer does before building
     return build_distiller(config, resolve_mode(config)).generators()["student"].eval()
 
 

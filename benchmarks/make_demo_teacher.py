@@ -38,9 +38,10 @@ from typing import Any
 import torch
 
 from reko import __version__
-from reko.config import DistillConfig, load_config
-from reko.distill.run import distill
-from reko.distill.run import resume as resume_run
+from reko.api import distill
+from reko.api import resume as resume_run
+from reko.config import load_config
+from reko.distill.config import DistillConfig
 from reko.download import sha256_of
 from reko.eval.evaluate import EvalConfig, evaluate
 from reko.models import load_generator, save_generator

@@ -47,8 +47,9 @@ METHODS = ("none", "output", "reko")
 
 def build_trainer(method: str, batch: int, device: str) -> tuple[object, object]:
     """A freshly initialised distiller of ``method`` and a prepared `Trainer` around it."""
-    from reko.config import DistillConfig, LogConfig, load_config
-    from reko.distill.run import build_distiller
+    from reko.config import LogConfig, load_config
+    from reko.distill.build import build_distiller
+    from reko.distill.config import DistillConfig
     from reko.train.distributed import DistContext, resolve_device
     from reko.train.trainer import Trainer
 

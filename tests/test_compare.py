@@ -111,8 +111,8 @@ def test_same_seed_same_initial_networks_and_data_whatever_the_method(
     tiny_teacher: Path, horse2zebra_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through the real distill entry point, stopping where the trainer would start."""
-    import reko.train.run as train_run
-    from reko.distill.run import distill
+    import reko.train.runner as train_run
+    from reko.api import distill
 
     seen: dict[tuple[str, int], dict[str, Any]] = {}
 
@@ -163,7 +163,7 @@ def test_compare_end_to_end_then_resume(
     out = tmp_path / "cmp"
     settings = _settings(tiny_teacher, horse2zebra_dir, out)
     # One run already started and stopped midway: compare must continue it, not restart it.
-    from reko.distill.run import distill
+    from reko.api import distill
 
     partial = distill(settings.run_config("output", 1, run_dir(out, "output", 1)), stop_at=1)
     assert not partial.finished
@@ -308,7 +308,7 @@ def test_a_stopped_run_leaves_the_rest_pending(
 ) -> None:
     """Ctrl-C makes the trainer save and return unfinished: compare stops there and says what is left."""
     import reko.compare.runner as runner
-    from reko.train.run import RunResult
+    from reko.train.runner import RunResult
 
     monkeypatch.setattr(runner, "distill", lambda config, out, resume=False: RunResult(Path(out), 1, False))
     result = compare(_settings(tiny_teacher, horse2zebra_dir, tmp_path, metrics=("paired",)), log=lambda _: None)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reko.config import DistillConfig, TeacherConfig, dump_yaml, load_config, parse_override, replace, to_dict
+from reko.config import TeacherConfig, dump_yaml, load_config, parse_override, replace, to_dict
+from reko.distill.config import DistillConfig
 from reko.distill.reko import ReKoConfig
 from reko.errors import RekoError
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 from tests.helpers.tiny_runs import FAST, size, tiny_teacher
 
-from reko.config import DistillConfig, load_config
-from reko.distill.run import distill
+from reko.api import distill
+from reko.config import load_config
+from reko.distill.config import DistillConfig
 from reko.models import load_generator
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,10 +8,12 @@ import pytest
 from PIL import Image
 from tests.helpers.tiny_runs import FAST, scalars, size, tiny_teacher
 
+from reko.api import distill
 from reko.cli import main
-from reko.config import DistillConfig, load_config
+from reko.config import load_config
+from reko.distill.build import resolve_mode
+from reko.distill.config import DistillConfig
 from reko.distill.registry import method_names
-from reko.distill.run import distill, resolve_mode
 from reko.errors import RekoError
 from reko.models import load_generator, read_metadata
 

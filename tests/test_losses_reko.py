@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 
 from reko.distill.losses.contrastive import patch_nce_logits, patch_nce_loss
-from reko.distill.losses.gan import GAN_MODES, discriminator_loss, generator_loss
 from reko.distill.losses.regions import (
     activation_score,
     combined_score,
@@ -22,6 +21,7 @@ from reko.distill.losses.regions import (
     standardise,
 )
 from reko.errors import RekoError
+from reko.gan.losses import GAN_MODES, discriminator_loss, generator_loss
 
 
 def _separated(batch: int, k: int, dim: int) -> torch.Tensor:

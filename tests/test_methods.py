@@ -221,8 +221,9 @@ def test_a_few_real_steps_through_the_shared_trainer(
     import json
     from pathlib import Path
 
-    from reko.config import DistillConfig, load_config
-    from reko.distill.run import distill
+    from reko.api import distill
+    from reko.config import load_config
+    from reko.distill.config import DistillConfig
     from reko.models import load_generator
 
     overrides = [

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from tests.helpers.tiny_runs import FAST, size, tiny_teacher
 
-from reko.config import DistillConfig, TeacherConfig, load_config
-from reko.distill.run import distill, resolve_mode
+from reko.api import distill, train_teacher
+from reko.config import TeacherConfig, load_config
+from reko.distill.build import resolve_mode
+from reko.distill.config import DistillConfig
 from reko.eval.macs import count_parameters
 from reko.models import GeneratorSpec, create_generator, load_generator
-from reko.train.run import train_teacher
 from reko.zoo import CATALOG
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,10 +7,10 @@ from pathlib import Path
 from PIL import Image
 from tests.helpers.tiny_runs import max_difference, scalars, size, trainable_state
 
+from reko.api import train_teacher
 from reko.cli import main
 from reko.config import TeacherConfig, load_config
 from reko.models import load_generator
-from reko.train.run import train_teacher
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = [

@@ -13,11 +13,12 @@ import pytest
 import torch
 from tests.helpers.tiny_runs import FAST, max_difference, scalars, size, tiny_teacher, trainable_state
 
-from reko.config import DistillConfig, load_config
-from reko.distill.run import distill, resume
+from reko.api import distill, resume
+from reko.config import load_config
+from reko.distill.config import DistillConfig
 from reko.errors import RekoError
+from reko.gan.pool import ImagePool
 from reko.models import load_generator, read_metadata
-from reko.train.pool import ImagePool
 from reko.train.sampler import StepBatchSampler
 from reko.train.trainer import linear_decay
 

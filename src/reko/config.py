@@ -1,21 +1,16 @@
 """Typed configuration: frozen dataclasses, YAML files, ``--set a.b=c`` overrides.
 
-A run is configured by one `DistillConfig` (``reko distill``) or `TeacherConfig` (``reko train``).
-A YAML file overrides the dataclass defaults only where it sets a key; ``--set`` overrides are
-applied on top, their values parsed as YAML (``16``, ``true``, ``[blocks.2, up1]``, ``null``) and
-converted to the field's type. An unknown key is an error naming it and the valid keys; a value
-of the wrong type is an error naming the key, the value and the expected type.
+A run is configured by one `reko.distill.config.DistillConfig` (``reko distill``) or `TeacherConfig`
+(``reko train``). A YAML file overrides the dataclass defaults only where it sets a key; ``--set``
+overrides are applied on top, their values parsed as YAML (``16``, ``true``, ``[blocks.2, up1]``,
+``null``) and converted to the field's type. An unknown key is an error naming it and the valid keys;
+a value of the wrong type is an error naming the key, the value and the expected type.
 
-The ``distill`` section holds ``method`` plus that method's own options, validated against the
-method's ``config_class`` (e.g. `reko.distill.reko.ReKoConfig`)::
-
-    distill:
-      method: reko
-      num_patches: 64
-      scoring: teacher
-
-This module is the edge of the program: nothing below `reko.distill.run` / `reko.train.run`
-reads YAML or argv.
+This module holds the sections every run shares (data, training loop, logging, GAN losses) and
+the machinery; it imports nothing of reko but `errors` and `atomic`. A section that reads itself
+(the distill section, whose keys depend on the method) defines ``from_mapping(data, where)`` and
+``to_mapping()``; `from_dict` and `to_dict` call them. YAML and argv stop at `reko.api`: nothing
+below it reads either.
 """
 
 from __future__ import annotations
@@ -33,7 +28,6 @@ from typing import Any, Literal, TypeVar, Union
 import yaml
 
 from reko.atomic import write_text_atomic
-from reko.distill.method import MethodConfig
 from reko.errors import RekoError
 
 T = TypeVar("T")
@@ -141,48 +135,6 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
-class DistillSection:
-    """``distill.method`` and the method's own options (``options``, flattened in YAML)."""
-
-    method: str = "reko"
-    options: MethodConfig = field(default_factory=lambda: _method_config_class("reko")())
-
-    def __post_init__(self) -> None:
-        expected = _method_config_class(self.method)
-        if type(self.options) is not expected:
-            raise RekoError(
-                f"distill.method {self.method!r} takes a {expected.__name__}, got a {type(self.options).__name__}"
-            )
-
-
-def _method_config_class(name: str) -> type[MethodConfig]:
-    from reko.distill.registry import get_method  # late: the registry imports every method file
-
-    return get_method(name).config_class
-
-
-@dataclass(frozen=True)
-class DistillConfig:
-    """``reko distill``: train a student from a frozen teacher.
-
-    ``mode``: ``auto`` picks ``cyclegan`` when ``teacher_ba`` is set, ``paired`` when ``data.root``
-    holds ``train/``, else ``unpaired`` (one direction: the teacher's outputs are the targets).
-    """
-
-    teacher: str = ""
-    teacher_ba: str = ""  # both directions: the B->A teacher (``teacher`` is A->B)
-    mode: Literal["auto", "paired", "unpaired", "cyclegan"] = "auto"
-    out: str = ""
-    data: DataConfig = field(default_factory=DataConfig)
-    student: StudentConfig = field(default_factory=StudentConfig)
-    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
-    loss: LossConfig = field(default_factory=LossConfig)
-    distill: DistillSection = field(default_factory=DistillSection)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    log: LogConfig = field(default_factory=LogConfig)
-
-
-@dataclass(frozen=True)
 class TeacherConfig:
     """``reko train``: train a pix2pix or CycleGAN generator from scratch."""
 
@@ -254,8 +206,8 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
     """Build the dataclass ``cls`` from a (partial) mapping, checking keys and converting types."""
     if not isinstance(data, Mapping):
         raise RekoError(f"{where or 'config'} must be a mapping of keys, got {data!r}")
-    if cls is DistillSection:
-        return _distill_section(data, where)  # type: ignore[return-value]
+    if hasattr(cls, "from_mapping"):  # a section that reads itself (the distill section: a method + its options)
+        return cls.from_mapping(data, where)  # type: ignore[attr-defined, no-any-return]
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     _reject_unknown(data, names, where)
@@ -264,15 +216,6 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
         return cls(**values)
     except TypeError as error:
         raise RekoError(f"{where or 'config'}: {error}") from None
-
-
-def _distill_section(data: Mapping[str, Any], where: str) -> DistillSection:
-    method_name = data.get("method", DistillSection.method)
-    if not isinstance(method_name, str):
-        raise RekoError(f"{_join(where, 'method')} must be a method name, got {method_name!r}")
-    options = {k: v for k, v in data.items() if k != "method"}
-    config_class = _method_config_class(method_name)
-    return DistillSection(method=method_name, options=from_dict(config_class, options, where))
 
 
 def _reject_unknown(data: Mapping[str, Any], valid: Sequence[str], where: str) -> None:
@@ -352,8 +295,8 @@ def to_dict(config: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        if isinstance(value, DistillSection):
-            out[f.name] = {"method": value.method, **to_dict(value.options)}
+        if hasattr(value, "to_mapping"):  # the distill section: flattened
+            out[f.name] = value.to_mapping()
         elif dataclasses.is_dataclass(value):
             out[f.name] = to_dict(value)
         elif isinstance(value, tuple):

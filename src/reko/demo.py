@@ -1,6 +1,6 @@
 """``reko demo``: the whole job end to end on files shipped inside the package, in a few minutes on a CPU.
 
-1. **distil** the shipped teacher into a 4x smaller student with ReKo (`reko.distill.run.distill`)
+1. **distil** the shipped teacher into a 4x smaller student with ReKo (`reko.api.distill`)
    on the 24 shipped training photos (4 held out for validation) at 128x128;
 2. **evaluate** the student against the teacher on the 8 shipped test photos: PSNR, SSIM, L1
    (and FID/KID when an Inception network is found locally; nothing is downloaded) -> ``eval.json``;
@@ -33,7 +33,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from reko.config import DistillConfig, from_dict
+from reko.config import from_dict
+from reko.distill.config import DistillConfig
 from reko.errors import RekoError
 from reko.eval.latency import pinned_threads
 from reko.models import load_generator
@@ -209,7 +210,7 @@ def _check_out(out: Path, resume: bool) -> None:
 
 
 def _distill(files: DemoFiles, options: DemoOptions) -> Any:
-    from reko.distill.run import distill, resume
+    from reko.api import distill, resume
 
     if options.resume:
         overrides: dict[str, Any] = {"log.progress": options.progress}

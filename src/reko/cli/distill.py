@@ -36,17 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reko.config import DistillConfig, load_config
-    from reko.distill.run import distill, resume
+    from reko import api
+    from reko.config import load_config
+    from reko.distill.config import DistillConfig
 
     if args.resume:
         overrides = resume_overrides(args, ("teacher", "teacher_ba", "data", "out"))
-        result = resume(args.resume, overrides, stop_at=args.stop_at)
+        result = api.resume(args.resume, overrides, stop_at=args.stop_at)
     else:
         flags = flag_overrides(
             [("teacher", args.teacher), ("teacher_ba", args.teacher_ba), ("data.root", args.data), ("out", args.out)]
         )
         config = load_config(DistillConfig, args.config, [*args.set, *flags])
-        result = distill(config, stop_at=args.stop_at)
+        result = api.distill(config, stop_at=args.stop_at)
     print(summary(result), file=sys.stderr)
     return 0

@@ -46,9 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from reko.eval.evaluate import EvalConfig, evaluate, format_results, resolve_metrics
+    from reko import api
+    from reko.eval.evaluate import EvalConfig, format_results, resolve_metrics
     from reko.eval.report import write_json
-    from reko.models import load_generator
 
     if args.limit is not None and args.limit < 1:
         raise RekoError(f"--limit must be >= 1, got {args.limit}")
@@ -74,21 +74,15 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     metrics = resolve_metrics(config, args.teacher is not None)  # fail on bad flags before loading anything
-    student = load_generator(args.checkpoint, map_location=args.device)
-    teacher = load_generator(args.teacher, map_location=args.device) if args.teacher else None
     extractor = build_extractor(args) if {"fid", "kid"} & set(metrics) else None
-    if extractor is not None:
-        extractor.network.to(args.device)
     segmenter = None
     if "miou" in metrics:
         from reko.eval.segmentation import load_drn
 
-        segmenter = load_drn(args.drn, download=not args.no_download).to(args.device)
-    report = evaluate(student, config, teacher=teacher, extractor=extractor, segmenter=segmenter)
-    report["models"]["student" if teacher is not None else "generator"]["checkpoint"] = str(args.checkpoint)
-    if teacher is not None:
-        report["models"]["teacher"]["checkpoint"] = str(args.teacher)
-    report["threads"] = torch.get_num_threads()
+        segmenter = load_drn(args.drn, download=not args.no_download)
+    report = api.evaluate(
+        args.checkpoint, config, teacher=args.teacher, device=args.device, extractor=extractor, segmenter=segmenter
+    )
     out = Path(args.out) if args.out.endswith(".json") else Path(args.out) / "eval.json"
     write_json(out, report)
     print(format_results(report))

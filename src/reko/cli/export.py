@@ -63,9 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reko import api
     from reko.eval.report import write_json
     from reko.export.parity import ParityError
-    from reko.export.pipeline import ExportOptions, export_checkpoint
+    from reko.export.pipeline import ExportOptions
     from reko.export.quantize import Int8Settings
 
     if args.format != "onnx" and args.exporter != "auto":
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         rewrites=not args.no_rewrites,
     )
     try:
-        report = export_checkpoint(args.checkpoint, args.out, options)
+        report = api.export(args.checkpoint, args.out, options)
     except ParityError as error:
         print(f"reko export: parity check FAILED: {error}", file=sys.stderr)
         print(f"reko export: {args.out} was not written", file=sys.stderr)

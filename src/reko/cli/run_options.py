@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from reko.errors import RekoError
 
 if TYPE_CHECKING:  # the run machinery imports torch: only when the command runs
-    from reko.train.run import RunResult
+    from reko.train.runner import RunResult
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, set_example: str) -> None:

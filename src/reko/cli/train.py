@@ -28,15 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reko import api
     from reko.config import TeacherConfig, load_config
-    from reko.train.run import load_run_config, train_teacher
 
     if args.resume:
-        config = load_run_config(TeacherConfig, args.resume, resume_overrides(args, ("data", "out")))
-        result = train_teacher(config, args.resume, resume=True, stop_at=args.stop_at)
+        result = api.resume(args.resume, resume_overrides(args, ("data", "out")), stop_at=args.stop_at)
     else:
         flags = flag_overrides([("data.root", args.data), ("out", args.out)])
         config = load_config(TeacherConfig, args.config, [*args.set, *flags])
-        result = train_teacher(config, stop_at=args.stop_at)
+        result = api.train_teacher(config, stop_at=args.stop_at)
     print(summary(result), file=sys.stderr)
     return 0

@@ -13,16 +13,8 @@ runs a file written by `reko export` instead of a checkpoint (ONNX Runtime / Tor
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import torch
-
-from reko.errors import RekoError
-from reko.translate import DEFAULT_MAX_PIXELS, Forward, TranslateOptions, translate_files
-
-if TYPE_CHECKING:
-    from reko.models import GeneratorSpec
+from reko.translate import DEFAULT_MAX_PIXELS, TranslateOptions
 
 HELP = "translate an image or a folder of images with a generator checkpoint"
 
@@ -57,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reko import api
+
     options = TranslateOptions(
         size=args.size,
         direction=args.direction,
@@ -68,60 +62,14 @@ def run(args: argparse.Namespace) -> int:
         recursive=args.recursive,
         skip_bad=args.skip_bad,
     )
-    if not Path(args.input).exists():
-        raise RekoError(f"input {args.input} does not exist")
-    forward, size_multiple = _build_forward(args)
-    written = translate_files(
-        forward,
+    written = api.translate(
+        args.checkpoint,
         args.input,
         args.output,
-        size_multiple,
         options,
-        metadata={"reko.checkpoint": str(args.checkpoint)},
+        backend=args.backend,
+        device=args.device,
+        threads=args.threads,
     )
     print(f"wrote {len(written)} image{'s' if len(written) != 1 else ''} to {args.output}")
     return 0
-
-
-def _build_forward(args: argparse.Namespace) -> tuple[Forward, int]:
-    """The generator as ``(B, 3, H, W) in [-1, 1] -> (B, 3, H, W)`` plus its size multiple.
-
-    The one place that knows the backend: another backend returns another callable.
-    """
-    from reko.models import load_generator
-
-    if args.backend != "torch":  # an exported file: its runner checks sizes and runs on CPU
-        from reko.export.runtime import load_runner
-
-        if args.device.split(":")[0] != "cpu":
-            raise RekoError(f"--backend {args.backend} runs on the CPU; drop --device {args.device}")
-        runner = load_runner(args.checkpoint, args.backend, threads=args.threads)
-        _require_rgb(args.checkpoint, runner.spec)
-        return runner, runner.size_multiple
-    device = _device(args.device)
-    model = load_generator(args.checkpoint, map_location=device)
-    spec = model.spec
-    _require_rgb(args.checkpoint, spec)
-
-    def forward(x: torch.Tensor) -> torch.Tensor:
-        return model(x.to(device))
-
-    return forward, spec.size_multiple
-
-
-def _require_rgb(checkpoint: str, spec: GeneratorSpec) -> None:
-    if spec.in_channels != 3 or spec.out_channels != 3:
-        raise RekoError(
-            f"{checkpoint}: translate needs an RGB generator (3 channels in and out), this one has "
-            f"{spec.in_channels} in and {spec.out_channels} out"
-        )
-
-
-def _device(name: str) -> torch.device:
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise RekoError(f"--device {name!r} is not a torch device ({error})") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RekoError(f"--device {name}: CUDA is not available on this machine; use --device cpu")
-    return device

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reko.api import distill
 from reko.atomic import write_text_atomic
 from reko.compare.evaluation import Evaluator, load_eval_images
 from reko.compare.settings import CompareSettings, default_eval_data
 from reko.compare.table import markdown_report, method_row, teacher_row
-from reko.distill.run import distill, resolve_mode
+from reko.distill.build import resolve_mode
 from reko.errors import RekoError
 from reko.eval.report import json_safe, write_json
 from reko.models import load_generator

@@ -2,7 +2,7 @@
 
 Every run of a comparison is built from the same settings; only ``distill.method`` and
 ``train.seed`` change between runs. The seed alone decides the student's initial weights and the
-order of the training data (``reko.train.run.run_trainer`` seeds everything from ``train.seed``
+order of the training data (``reko.train.runner.run_trainer`` seeds everything from ``train.seed``
 before the student is built, and the data sampler draws its permutations from it), so two
 methods trained with one seed start from the same student and see the same batches.
 """
@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from reko.config import DistillConfig, load_config, parse_override
+from reko.config import load_config, parse_override
+from reko.distill.config import DistillConfig
 from reko.distill.registry import method_names
 from reko.errors import RekoError
 

@@ -28,13 +28,13 @@ import torch
 from torch import nn
 
 from reko.config import LossConfig
-from reko.distill.losses.gan import discriminator_loss, generator_loss
 from reko.distill.method import DistillMethod
 from reko.distill.taps import FeatureTap
-from reko.train import cyclegan, pix2pix
-from reko.train.images import heatmap_overlay, patch_overlay
-from reko.train.pool import ImagePool
-from reko.train.trainable import Batch, Parts, Trainable, frozen, l1, psnr
+from reko.distill.visuals import heatmap_overlay, patch_overlay
+from reko.gan import cyclegan, pix2pix
+from reko.gan.losses import discriminator_loss, generator_loss
+from reko.gan.pool import ImagePool
+from reko.gan.trainable import Batch, Parts, Trainable, frozen, l1, psnr
 
 MODES: tuple[str, ...] = ("paired", "unpaired", "cyclegan")
 

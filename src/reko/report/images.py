@@ -116,10 +116,10 @@ def _folder(held_out: HeldOut, count: int, side: int, what: str) -> Images:
 
 def _validation(run: RunInfo, generator: str, count: int, size: int | None, multiple: int) -> Images:
     """The first ``count`` images of the run's validation split, as the trainer's validation saw them."""
-    from reko.config import DistillConfig
-    from reko.distill.run import resolve_mode
+    from reko.distill.build import resolve_mode
+    from reko.distill.config import DistillConfig
     from reko.train.data import build_datasets
-    from reko.train.run import load_run_config
+    from reko.train.runner import load_run_config
 
     config = load_run_config(DistillConfig, run.path)
     if not config.data.root or not Path(config.data.root).exists():
@@ -128,7 +128,7 @@ def _validation(run: RunInfo, generator: str, count: int, size: int | None, mult
     if size is not None:
         side = _round_up(size, multiple)
         data = dataclasses.replace(data, crop_size=side, load_size=max(side, data.load_size))
-    # The data layout of each mode, as reko.distill.run reads it.
+    # The data layout of each mode, as reko.distill.build.LAYOUT names it.
     layout = {"cyclegan": "unpaired", "paired": "paired"}.get(resolve_mode(config), "folder")
     _, val_set = build_datasets(data, layout, config.train.seed, multiple)
     key = _INPUT_KEY.get(generator, "input")

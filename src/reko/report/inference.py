@@ -154,9 +154,9 @@ def _run_direction(
 
 def _method(run: RunInfo, generator: str, teacher: nn.Module, student: nn.Module) -> Any:
     """The run's distillation method, with its trained heads, if it draws pictures (``visuals``); else None."""
-    from reko.config import DistillConfig
+    from reko.distill.config import DistillConfig
     from reko.distill.registry import get_method
-    from reko.train.run import load_run_config
+    from reko.train.runner import load_run_config
     from reko.train.state import load_state
 
     try:

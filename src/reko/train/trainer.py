@@ -39,12 +39,12 @@ from tqdm import tqdm
 from reko.config import LogConfig, TrainConfig
 from reko.data.images import save_png
 from reko.errors import RekoError
+from reko.gan.trainable import Batch, Trainable
 from reko.models import save_generator
 from reko.train.distributed import DistContext, any_process, average_gradients, broadcast_module, gather_objects
 from reko.train.images import make_grid
 from reko.train.sampler import EpochIndexed, StepBatchSampler
 from reko.train.state import capture_rng, load_state, restore_rng, save_state, seed_everything
-from reko.train.trainable import Batch, Trainable
 
 STATE_FILE = "state.pt"
 SCALARS_FILE = "scalars.jsonl"

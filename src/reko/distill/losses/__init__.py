@@ -1,8 +1,8 @@
-"""Pure loss functions of distillation and GAN training: tensors in, tensors out, no state.
+"""Pure loss functions of distillation: tensors in, tensors out, no state (GAN losses: `reko.gan.losses`).
 
 One file per family, so that methods can add theirs beside these without editing a shared file:
 
-- `reko.distill.losses.gan`: adversarial losses (LSGAN, vanilla, hinge) for generator and discriminator.
+- `reko.distill.losses.kd`: the baselines' feature and output terms (attention, similarity, wavelet, MSE).
 - `reko.distill.losses.contrastive`: patch-wise InfoNCE (PatchNCE) between student and teacher embeddings.
 - `reko.distill.losses.regions`: region scoring (where to look) and patch selection (which positions).
 

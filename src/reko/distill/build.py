@@ -1,34 +1,26 @@
-"""`distill(config, out_dir)`: train a student from a frozen teacher; what ``reko distill`` calls.
+"""Distillers from a `DistillConfig`: the mode, the student's spec, teachers, students and methods.
 
->>> from reko.config import DistillConfig, load_config
->>> config = load_config(DistillConfig, "configs/distill_horse2zebra_128.yaml",
-...                      ["teacher=../shared/weights/teachers/vintage_resnet9_ngf64_G_A2B.pth",
-...                       "data.root=../shared/data/horse2zebra/trainA", "train.steps=300"])
->>> result = distill(config, "runs/reko_h2z")           # RunResult
->>> result.latest["student"], result.best.get("student"), result.metrics["psnr"]
-
-The mode (``config.mode``, see `reko.distill.distiller`) decides the data layout: ``unpaired``
-reads any image folder, ``paired`` a pix2pix root, ``cyclegan`` a CycleGAN root and two teachers.
-`resume(run_dir)` continues a stopped run from its ``config.yaml`` and ``state.pt``.
+`build_distiller(config, mode)` is what `reko.api.distill` trains; ``mode`` (`resolve_mode`, see
+`reko.distill.distiller`) decides the data layout (`LAYOUT`): ``unpaired`` reads any image folder,
+``paired`` a pix2pix root, ``cyclegan`` a CycleGAN root and two teachers.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from reko.config import DistillConfig
+from reko.distill.config import DistillConfig
 from reko.distill.distiller import CycleDistiller, Direction, Distiller, PairedDistiller, UnpairedDistiller
 from reko.distill.registry import get_method
 from reko.errors import RekoError
+from reko.gan.build import discriminator_spec
 from reko.models import GeneratorSpec, create_discriminator, create_generator, load_generator
-from reko.train.run import RunResult, check_out_dir, discriminator_spec, load_run_config, run_trainer
 
-_LAYOUT = {"unpaired": "folder", "paired": "paired", "cyclegan": "unpaired"}
+LAYOUT = {"unpaired": "folder", "paired": "paired", "cyclegan": "unpaired"}  # mode -> data layout
 
 
 def resolve_mode(config: DistillConfig) -> str:
@@ -89,37 +81,3 @@ def build_distiller(config: DistillConfig, mode: str) -> Distiller:
     d_a = create_discriminator(discriminator_spec(config, spec.in_channels))
     d_b = create_discriminator(discriminator_spec(config, spec.out_channels))
     return CycleDistiller(ab, ba, d_a, d_b, config.loss, {**metadata, "teacher_ba": str(config.teacher_ba)})
-
-
-def distill(
-    config: DistillConfig,
-    out_dir: str | os.PathLike[str] | None = None,
-    *,
-    resume: bool = False,
-    stop_at: int | None = None,
-) -> RunResult:
-    """Train a student (two, in mode cyclegan) from the frozen teacher(s) of ``config``.
-
-    Args:
-        config: the resolved configuration.
-        out_dir: the run folder (default ``config.out``); must not hold a run unless ``resume``.
-        resume: continue the run saved in ``out_dir`` (use `resume` to reload its config too).
-        stop_at: stop after this step (saving the state) even if ``train.steps`` is further.
-
-    Returns:
-        A `RunResult`: ``latest`` / ``best`` map ``student`` (or ``student_AB``/``student_BA``) to
-        checkpoint files loadable with `reko.models.load_generator`; ``metrics`` are the last
-        validation metrics (``psnr`` / ``l1`` of student vs teacher, or vs ground truth if paired).
-    """
-    out = check_out_dir(out_dir or config.out, resume)
-    mode = resolve_mode(config)
-    result, _ = run_trainer(config, out, _LAYOUT[mode], lambda: build_distiller(config, mode), resume, stop_at)
-    return result
-
-
-def resume(
-    run_dir: str | os.PathLike[str], overrides: dict[str, Any] | None = None, stop_at: int | None = None
-) -> RunResult:
-    """Continue the distillation run in ``run_dir`` with its own config (plus dotted ``overrides``)."""
-    config = load_run_config(DistillConfig, run_dir, overrides)
-    return distill(config, run_dir, resume=True, stop_at=stop_at)

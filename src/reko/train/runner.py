@@ -1,8 +1,7 @@
-"""Running a training job: the run folder, its config, processes, seeds, and `train_teacher`.
+"""Running a training job: the run folder, its config, processes, seeds, and the `Trainer`.
 
-`train_teacher(config, out_dir)` trains a pix2pix or CycleGAN generator from scratch (``reko train``);
-`reko.distill.run.distill` is its distillation counterpart. Both share `run_trainer`, which
-prepares the run folder (``config.yaml``), processes and seeds, and runs the `Trainer`.
+`run_trainer` is what `reko.api.train_teacher` and `reko.api.distill` share: it prepares the run
+folder (``config.yaml``), processes and seeds, builds the `Trainable` and the datasets, and trains.
 """
 
 from __future__ import annotations
@@ -15,15 +14,12 @@ from typing import Any
 
 import torch
 
-from reko.config import TeacherConfig, from_dict, read_yaml, save_config
+from reko.config import from_dict, read_yaml, save_config, set_nested
 from reko.errors import RekoError
-from reko.models import DiscriminatorSpec, GeneratorSpec, create_discriminator, create_generator
-from reko.train.cyclegan import CycleGAN
+from reko.gan.trainable import Trainable
 from reko.train.data import build_datasets
 from reko.train.distributed import DistContext, init_distributed, shutdown_distributed
-from reko.train.pix2pix import Pix2Pix
 from reko.train.state import seed_everything, set_deterministic
-from reko.train.trainable import Trainable
 from reko.train.trainer import STATE_FILE, Trainer
 
 CONFIG_FILE = "config.yaml"
@@ -46,8 +42,6 @@ class RunResult:
 
 def load_run_config(cls: type[Any], run_dir: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> Any:
     """The config a run folder was started with (``config.yaml``), with optional dotted overrides."""
-    from reko.config import set_nested
-
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise RekoError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}")
@@ -117,49 +111,3 @@ def run_trainer(
         config=config,
     )
     return result, trainable
-
-
-def generator_spec(config: TeacherConfig) -> GeneratorSpec:
-    g = config.generator
-    return GeneratorSpec(
-        family=g.family, ngf=g.ngf, n_blocks=g.n_blocks, num_downs=g.num_downs, norm=g.norm, dropout=g.dropout
-    )
-
-
-def discriminator_spec(config: Any, in_channels: int) -> DiscriminatorSpec:
-    d = config.discriminator
-    return DiscriminatorSpec(kind=d.kind, in_channels=in_channels, ndf=d.ndf, n_layers=d.n_layers, norm=d.norm)
-
-
-def train_teacher(
-    config: TeacherConfig,
-    out_dir: str | os.PathLike[str] | None = None,
-    *,
-    resume: bool = False,
-    stop_at: int | None = None,
-) -> RunResult:
-    """Train a pix2pix (paired data) or CycleGAN (unpaired data) teacher from scratch.
-
-    Writes into ``out_dir`` (default ``config.out``): ``config.yaml``, ``state.pt``,
-    ``generator_latest/best.safetensors`` (pix2pix) or ``G_AB_* / G_BA_*`` (CycleGAN), scalars,
-    grids and TensorBoard logs. ``stop_at`` stops (resumably) after that step.
-    """
-    out = check_out_dir(out_dir or config.out, resume)
-    spec = generator_spec(config)
-
-    def build() -> Trainable:
-        if config.model == "pix2pix":
-            d_spec = discriminator_spec(config, spec.in_channels + spec.out_channels)
-            return Pix2Pix(create_generator(spec), create_discriminator(d_spec), config.loss)
-        d_spec = discriminator_spec(config, spec.out_channels)
-        return CycleGAN(
-            create_generator(spec),
-            create_generator(spec),
-            create_discriminator(d_spec),
-            create_discriminator(d_spec),
-            config.loss,
-        )
-
-    layout = "paired" if config.model == "pix2pix" else "unpaired"
-    result, _ = run_trainer(config, out, layout, build, resume, stop_at)
-    return result

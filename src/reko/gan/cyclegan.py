@@ -9,7 +9,7 @@ Losses (CycleGAN defaults ``lambda_A = lambda_B = 10``, ``lambda_identity = 0.5`
         + cycle_weight * identity_weight * (|G_AB(b) - b|_1 + |G_BA(a) - a|_1)
     D:  D_A on real a vs a pooled G_BA(b); D_B on real b vs a pooled G_AB(a)   (each halved)
 
-The pools (`reko.train.pool.ImagePool`, 50 images) show the discriminators a history of
+The pools (`reko.gan.pool.ImagePool`, 50 images) show the discriminators a history of
 generated images. `generator_losses` / `discriminator_losses` are shared with two-direction
 distillation (`reko.distill.distiller.CycleDistiller`), which adds each direction's method term.
 """
@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from reko.config import LossConfig
-from reko.distill.losses.gan import discriminator_loss, generator_loss
-from reko.train.pool import ImagePool
-from reko.train.trainable import Batch, Parts, Trainable, frozen, l1, psnr
+from reko.gan.losses import discriminator_loss, generator_loss
+from reko.gan.pool import ImagePool
+from reko.gan.trainable import Batch, Parts, Trainable, frozen, l1, psnr
 
 
 def generator_losses(

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from reko.config import LossConfig
-from reko.distill.losses.gan import discriminator_loss, generator_loss
-from reko.train.trainable import Batch, Parts, Trainable, frozen, l1, psnr
+from reko.gan.losses import discriminator_loss, generator_loss
+from reko.gan.trainable import Batch, Parts, Trainable, frozen, l1, psnr
 
 
 def generator_losses(
