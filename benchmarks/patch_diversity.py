@@ -12,6 +12,9 @@ held-out photos, for the selections the quality benchmark compares:
 - ``learned``: top-K of a trained learned scoring head (``--learned-state``: the ``state.pt`` of a
   ``distill.scoring=learned`` run, e.g. the benchmark's ``ablation_scoring_learned`` seed 0)
 - ``random``: K uniformly random positions (``patchnce-random``, CUT's sampling)
+- ``distinct``: top-K of the distinctiveness score (``distill.scoring=distinct``: the lowest-entropy rows
+  of the teacher's patch-similarity softmax, QS-Attn's criterion)
+- ``distinct_peaks``: the K best local maxima of that score (``scoring=distinct selection=peaks``)
 
 Per tap, averaged over images (K = ``--patches``):
 
@@ -21,6 +24,8 @@ Per tap, averaged over images (K = ``--patches``):
   has cosine > 0.9 (a negative that is almost the positive)
 - ``spread``: mean distance between selected positions, divided by the same for random positions
   (1 = as spread out as random; lower = clustered)
+- ``masked``: fraction of the K - 1 negatives of a patch that ``distill.negative_threshold=0.9`` drops
+  (teacher cosine to the positive > 0.9), and ``orphans``: fraction of patches left with no negative
 
     python benchmarks/patch_diversity.py --shared ../shared \\
         --learned-state runs/quality/ablation_scoring_learned/runs/reko/seed0/state.pt
@@ -80,8 +85,12 @@ def pair_stats(features: torch.Tensor, index: torch.Tensor, width: int) -> dict[
     """Per-image similarity and distances of the selected positions. features (B, C, h, w), index (B, K)."""
     from reko.distill.losses.regions import gather_positions
 
-    vectors = torch.nn.functional.normalize(gather_positions(features, index).float(), dim=-1)  # (B, K, C)
+    from reko.distill.losses.contrastive import near_duplicate_negatives
+
+    gathered = gather_positions(features, index).float()  # (B, K, C)
+    vectors = torch.nn.functional.normalize(gathered, dim=-1)
     cos = vectors @ vectors.transpose(1, 2)  # (B, K, K)
+    dropped = near_duplicate_negatives(gathered, NEAR_DUPLICATE_COS).float().sum(dim=2)  # (B, K)
     k = index.shape[1]
     off_diagonal = ~torch.eye(k, dtype=torch.bool)
     mean_cos = cos[:, off_diagonal].mean(dim=1)
@@ -92,18 +101,26 @@ def pair_stats(features: torch.Tensor, index: torch.Tensor, width: int) -> dict[
         "feature_cos": mean_cos,
         "near_duplicates": (nearest > NEAR_DUPLICATE_COS).float().mean(dim=1),
         "distance": distance[:, off_diagonal].mean(dim=1),
+        "masked": (dropped / (k - 1)).mean(dim=1),
+        "orphans": (dropped == k - 1).float().mean(dim=1),
     }
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    from reko.distill.losses.regions import activation_score, select_peaks, select_random, select_topk
+    from reko.distill.losses.regions import (
+        activation_score,
+        distinctiveness_score,
+        select_peaks,
+        select_random,
+        select_topk,
+    )
     from reko.distill.tapped import default_taps
     from reko.distill.taps import FeatureTap
     from reko.models import load_generator
 
     torch.manual_seed(0)
     teacher = load_generator(Path(args.shared) / TEACHER).eval()
-    taps = default_taps(teacher.feature_info)
+    taps = list(args.taps) or default_taps(teacher.feature_info)
     photos = load_photos(Path(args.shared), args.size, args.images)
     with torch.no_grad(), FeatureTap(teacher, taps) as tap:
         teacher(photos)
@@ -120,6 +137,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "peaks": select_peaks(activation_score(maps), k, height, width),
             "random": select_random(batch, height * width, k, generator=generator),
         }
+        distinct = torch.cat([distinctiveness_score(maps[i : i + 1]) for i in range(batch)])  # (B, N), one at a time
+        selections["distinct"] = select_topk(distinct, k)
+        selections["distinct_peaks"] = select_peaks(distinct, k, height, width)
         if scorer is not None:
             with torch.no_grad():
                 logits = scorer.attention_heads[name.replace(".", "_")](maps).flatten(1)  # (B, h*w), as ReKo._score
@@ -134,6 +154,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "feature_cos": values["feature_cos"].mean().item(),
                     "near_duplicates": values["near_duplicates"].mean().item(),
                     "spread": (values["distance"].mean() / random_distance).item(),
+                    "masked": values["masked"].mean().item(),
+                    "orphans": values["orphans"].mean().item(),
                 }
                 for selection, values in stats.items()
             },
@@ -142,10 +164,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def markdown(payload: dict[str, Any]) -> str:
-    selections = [
-        s for s in ("teacher", "peaks", "learned", "random") if any(s in row for row in payload["taps"].values())
-    ]
-    header = ["tap", "map", *[f"{s}: {m}" for s in selections for m in ("cos", "dup", "spread")]]
+    order = ("teacher", "peaks", "distinct", "distinct_peaks", "learned", "random")
+    selections = [s for s in order if any(s in row for row in payload["taps"].values())]
+    header = ["tap", "map", *[f"{s}: {m}" for s in selections for m in ("cos", "dup", "spread", "masked")]]
     lines = [
         "# Patch diversity of ReKo's region selections",
         "",
@@ -155,7 +176,10 @@ def markdown(payload: dict[str, Any]) -> str:
         f"held-out horse2zebra photos at {payload['size']}x{payload['size']}; K = {payload['patches']} per "
         "image. cos: mean cosine similarity of the teacher's features between selected positions; dup: "
         f"fraction of selected positions with another selected one at cosine > {NEAR_DUPLICATE_COS}; spread: "
-        "mean distance between selected positions relative to random ones.",
+        "mean distance between selected positions relative to random ones; masked: fraction of each patch's "
+        f"negatives that `distill.negative_threshold={NEAR_DUPLICATE_COS}` drops. distinct: top-K of the "
+        "distinctiveness score (QS-Attn's lowest-entropy rows; `distill.scoring=distinct`); distinct_peaks: its "
+        "local maxima. Orphans (patches left with no negative) are in the JSON.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),
@@ -165,6 +189,7 @@ def markdown(payload: dict[str, Any]) -> str:
         for selection in selections:
             values = row[selection]
             cells += [f"{values['feature_cos']:.3f}", f"{values['near_duplicates']:.2f}", f"{values['spread']:.2f}"]
+            cells.append(f"{values['masked']:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     return "\n".join(lines)
@@ -178,6 +203,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--patches", type=int, default=64, help="K, as distill.num_patches")
     parser.add_argument("--name", default="patch_diversity", help="results/NAME.json and NAME.md")
+    parser.add_argument("--taps", nargs="*", default=[], help="stages to measure (default: reko's default taps)")
     args = parser.parse_args()
 
     from reko.eval.machine import cpu_name

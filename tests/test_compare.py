@@ -283,7 +283,7 @@ def test_numbers_equal_those_of_reko_eval(
     config = EvalConfig(data=horse2zebra_dir / "testA", size=32, limit=4, num_workers=0, progress=False, cache=False)
     report = evaluate(student, config, teacher=teacher, extractor=extractor)
     theirs = next(row for row in report["results"] if row["model"] == "student" and row["against"] == "teacher")
-    for metric in ("psnr", "ssim", "l1", "fid"):
+    for metric in ("psnr", "ssim", "l1", "stlpips", "fid"):
         assert ours[f"{metric}_vs_teacher"] == pytest.approx(theirs[metric], rel=1e-5), metric
     assert ours["kid_vs_teacher"] == pytest.approx(theirs["kid_mean"], rel=1e-5, abs=1e-9)
 

@@ -59,8 +59,9 @@ def test_eval_unpaired_with_teacher(student_path, teacher_path, horse2zebra_dir,
     rows = {(r["model"], r["against"]): r for r in report["results"]}
     assert set(rows) == {("student", "real images"), ("student", "teacher"), ("teacher", "real images")}
     fidelity = rows[("student", "teacher")]
-    for key in ("fid", "kid_mean", "psnr", "ssim", "l1"):
+    for key in ("fid", "kid_mean", "psnr", "ssim", "l1", "stlpips"):
         assert np.isfinite(fidelity[key]), key
+    assert 0 < fidelity["stlpips"] < 2  # an untrained student is far from the teacher, but finite
     assert rows[("teacher", "real images")]["reference_images"] == 3
     assert "psnr" not in rows[("teacher", "real images")]  # no ground truth for unpaired data
     assert report["models"]["teacher"]["parameters"] == count_parameters(load_generator(teacher_path))

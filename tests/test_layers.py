@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "reko"
 LAYERS: list[set[str]] = [
     {"__init__", "errors"},
     {"atomic"},
-    {"config", "data", "models", "download"},
+    {"config", "data", "models", "download", "perceptual"},  # perceptual: the ST-LPIPS networks
     {"zoo", "translate", "gan"},  # gan: the Trainable contract, GAN losses, pix2pix / CycleGAN
     {"distill"},
     {"train"},

@@ -25,11 +25,13 @@ def test_identical_features_are_all_near_duplicates_and_orthogonal_ones_none() -
     same = torch.ones(1, 8, 4, 4)
     stats = diversity.pair_stats(same, index, width=4)
     assert abs(stats["feature_cos"].item() - 1.0) < 1e-6 and stats["near_duplicates"].item() == 1.0
+    assert stats["masked"].item() == 1.0 and stats["orphans"].item() == 1.0  # every negative is a twin
     orthogonal = torch.zeros(1, 16, 4, 4)
     for position in range(16):  # a one-hot channel per position
         orthogonal[0, position, position // 4, position % 4] = 1.0
     stats = diversity.pair_stats(orthogonal, index, width=4)
     assert stats["feature_cos"].item() == 0.0 and stats["near_duplicates"].item() == 0.0
+    assert stats["masked"].item() == 0.0 and stats["orphans"].item() == 0.0
 
 
 def test_distance_is_the_mean_over_pairs_of_grid_distance() -> None:

@@ -4,7 +4,8 @@ Paired data (--paired; pix2pix aligned A|B images or A/ + B/ folders, --directio
 input side): PSNR, SSIM and L1 against the ground truth and FID/KID against the real targets.
 Unpaired data (a folder of input images): FID/KID against --real (a folder of real images of
 the target domain). With --teacher, the teacher runs on the same inputs: its own row, and the
-student's fidelity to it (FID/KID/PSNR/SSIM/L1 of student vs teacher outputs). --metrics miou
+student's fidelity to it (FID/KID/PSNR/SSIM/L1/ST-LPIPS of student vs teacher outputs; ST-LPIPS
+with the `perceptual` extra). --metrics miou
 segments the outputs with DRN-D-105 (Cityscapes labels->photo; --labels input uses the input
 colour label maps, or give a folder of label maps named like the inputs).
 
@@ -31,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", help="split sub-folder of a paired dataset (e.g. val, test)")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB", help="paired input side")
     parser.add_argument("--real", type=Path, help="folder of real target-domain images (unpaired FID reference)")
-    parser.add_argument("--metrics", help="comma list of fid,kid,psnr,ssim,l1,miou (default: what the data allows)")
+    parser.add_argument(
+        "--metrics", help="comma list of fid,kid,psnr,ssim,l1,stlpips,miou (default: what the data allows)"
+    )
     parser.add_argument("--size", type=int, default=256, help="resize images to SIZE x SIZE; 0 keeps their size")
     parser.add_argument("--batch-size", type=int, default=4, help="images per generator call")
     parser.add_argument("--limit", type=int, help="evaluate only the first N inputs")

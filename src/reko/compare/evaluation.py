@@ -9,6 +9,8 @@ metric              meaning
 ==================  ==============================================================================
 psnr/ssim/l1 vs     per-image PSNR (dB), SSIM and L1 of 8-bit outputs, averaged over images
 teacher / real      (`reko.eval.paired`); "real" = the paired ground truth (pix2pix data only)
+stlpips vs ...      the shift-tolerant LPIPS distance (`reko.perceptual.distance`), with the paired
+                    metrics when the ``perceptual`` extra is installed
 fid/kid vs teacher  FID and KID (x1000 in the tables) between the Inception features of the student's
                     and the teacher's outputs (`reko.eval.fid`, clean-fid protocol)
 fid/kid vs real     the same against real target images: the paired ground truth, or ``--eval-target``
@@ -116,6 +118,7 @@ class Evaluator:
         self.target_folder = target_folder
         self._teacher_outputs: torch.Tensor | None = None
         self._extractor: Any = None
+        self._perceptual: Any = None
         self._references: dict[str, FeatureSet] = {}
         self._costs: dict[str, dict[str, Any]] = {}
 
@@ -136,6 +139,18 @@ class Evaluator:
             network = load_inception(self.settings.inception, download=False)
             self._extractor = FeatureExtractor(network, "clean", batch_size=16, num_workers=0, progress=False)
         return self._extractor
+
+    @property
+    def perceptual(self) -> Any:
+        """The ST-LPIPS metric (None when the ``perceptual`` extra is not installed)."""
+        if self._perceptual is None:
+            from reko.perceptual import weights
+
+            if weights.available():
+                from reko.perceptual.distance import PerceptualDistance
+
+                self._perceptual = PerceptualDistance()
+        return self._perceptual
 
     def _features(self, images: torch.Tensor, source: str) -> FeatureSet:
         extractor = self.extractor
@@ -183,7 +198,7 @@ class Evaluator:
             for name, target in references.items():
                 if target is None:
                     continue
-                paired = PairedMetrics()
+                paired = PairedMetrics(self.perceptual)
                 for i in range(0, len(outputs), self.settings.eval_batch_size):
                     j = i + self.settings.eval_batch_size
                     paired.update(outputs[i:j], target[i:j])

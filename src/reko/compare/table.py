@@ -27,11 +27,13 @@ METRIC_ORDER: tuple[tuple[str, bool], ...] = (
     ("psnr_vs_teacher", True),
     ("ssim_vs_teacher", True),
     ("l1_vs_teacher", False),
+    ("stlpips_vs_teacher", False),
     ("fid_vs_real", False),
     ("kid_vs_real", False),
     ("psnr_vs_real", True),
     ("ssim_vs_real", True),
     ("l1_vs_real", False),
+    ("stlpips_vs_real", False),
 )
 COST_KEYS: tuple[str, ...] = ("parameters", "macs_field", "macs_true", "latency_ms")
 
@@ -80,7 +82,7 @@ def _metric(name: str, value: Mapping[str, Any] | None) -> str:
     if not value or value.get("mean") is None:
         return "—"
     scale = 1000.0 if name.startswith("kid") else 1.0  # KID is conventionally shown x1000
-    digits = 3 if name.startswith(("ssim", "l1")) else 2
+    digits = 3 if name.startswith(("ssim", "l1", "stlpips")) else 2
     text = f"{value['mean'] * scale:.{digits}f}"
     if value.get("std") is not None:
         text += f" ± {value['std'] * scale:.{digits}f}"
@@ -91,6 +93,7 @@ def _header(name: str) -> str:
     higher = dict(METRIC_ORDER).get(name)
     arrow = "" if higher is None else (" ↑" if higher else " ↓")
     label = name.replace("_vs_", " vs ").replace("kid", "KID×1000").replace("fid", "FID")
+    label = label.replace("stlpips", "ST-LPIPS")
     return label.replace("psnr", "PSNR").replace("ssim", "SSIM").replace("l1", "L1") + arrow
 
 

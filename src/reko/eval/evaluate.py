@@ -7,10 +7,13 @@ comparison                   metrics
 ===========================  ===============================================================
 model vs real images         FID, KID against the split's targets (paired data) or a folder of
                              real target-domain images (``real``, unpaired data)
-model vs ground truth        PSNR, SSIM, L1 (paired data)
-student vs teacher           FID, KID, PSNR, SSIM, L1 on the same inputs (fidelity to the teacher)
+model vs ground truth        PSNR, SSIM, L1, ST-LPIPS (paired data)
+student vs teacher           FID, KID, PSNR, SSIM, L1, ST-LPIPS on the same inputs (fidelity to the teacher)
 model vs label maps          mIoU, pixel accuracy of a segmentation network (Cityscapes)
 ===========================  ===============================================================
+
+ST-LPIPS (``stlpips``: `reko.perceptual.distance`) is among the default metrics when the ``perceptual``
+extra is installed; asked for explicitly without it, it is an error naming the package.
 
 Images are resized to ``size`` (bicubic, as the datasets do) or kept at their size; real images
 used as the FID reference go through the same preparation as the inputs, and their features
@@ -39,12 +42,14 @@ from reko.errors import RekoError
 from reko.eval import cityscapes
 from reko.eval.features import FeatureExtractor
 from reko.eval.featureset import FeatureSet, compare
-from reko.eval.paired import PAIRED_METRICS, PairedMetrics
+from reko.eval.paired import PAIRED_METRICS, PERCEPTUAL_METRIC, PairedMetrics
 from reko.eval.protocols import quantize
 from reko.eval.reference import cache_path, cached_features, files_fingerprint, read_cached, write_cached
 from reko.eval.segmentation import SegmentationScore
+from reko.perceptual import weights as perceptual_weights
+from reko.perceptual.distance import PerceptualDistance
 
-METRICS: tuple[str, ...] = ("fid", "kid", "psnr", "ssim", "l1", "miou")
+METRICS: tuple[str, ...] = ("fid", "kid", "psnr", "ssim", "l1", "stlpips", "miou")
 LABEL_FORMATS: tuple[str, ...] = ("color", "ids", "trainids")
 
 
@@ -98,6 +103,8 @@ def resolve_metrics(config: EvalConfig, has_teacher: bool) -> tuple[str, ...]:
             wanted += ["fid", "kid"]
         if config.paired or has_teacher:
             wanted += list(PAIRED_METRICS)
+            if perceptual_weights.available():  # the optional `perceptual` extra
+                wanted.append(PERCEPTUAL_METRIC)
         if config.labels is not None:
             wanted.append("miou")
         if not wanted:
@@ -109,8 +116,8 @@ def resolve_metrics(config: EvalConfig, has_teacher: bool) -> tuple[str, ...]:
     unknown = sorted(set(config.metrics) - set(METRICS))
     if unknown:
         raise RekoError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
-    if {"psnr", "ssim", "l1"} & set(config.metrics) and not (config.paired or has_teacher):
-        raise RekoError("PSNR/SSIM/L1 need ground truth (--paired) or a teacher (--teacher)")
+    if {"psnr", "ssim", "l1", "stlpips"} & set(config.metrics) and not (config.paired or has_teacher):
+        raise RekoError("PSNR/SSIM/L1/ST-LPIPS need ground truth (--paired) or a teacher (--teacher)")
     if {"fid", "kid"} & set(config.metrics) and not (config.paired or config.real or has_teacher):
         raise RekoError("FID/KID need real images (--paired or --real) or a teacher (--teacher)")
     if "miou" in config.metrics and config.labels is None:
@@ -155,7 +162,8 @@ def evaluate(
         reference = read_cached(*target_cache) if config.cache else None
 
     features: dict[str, list[np.ndarray]] = {name: [] for name in [*models, "target"]}
-    paired = {key: PairedMetrics() for key in _paired_keys(config, models, metrics)}
+    perceptual = PerceptualDistance() if PERCEPTUAL_METRIC in metrics else None  # one network for all pairs
+    paired = {key: PairedMetrics(perceptual) for key in _paired_keys(config, models, metrics)}
     segmentation = {name: SegmentationScore(segmenter) for name in models} if segmenter and "miou" in metrics else {}
     labels_of = _label_reader(config) if segmentation else None
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers)
@@ -263,7 +271,7 @@ def _dataset(config: EvalConfig, multiple: int) -> tuple[Dataset, list[Path], Pa
 
 
 def _paired_keys(config: EvalConfig, models: dict[str, nn.Module], metrics: tuple[str, ...]) -> list[tuple[str, str]]:
-    if not set(PAIRED_METRICS) & set(metrics):
+    if not {*PAIRED_METRICS, PERCEPTUAL_METRIC} & set(metrics):
         return []
     keys = [(name, "ground truth") for name in models] if config.paired else []
     if "teacher" in models:
@@ -394,6 +402,7 @@ def format_results(report: dict[str, Any]) -> str:
         ("psnr", "PSNR", lambda r: f"{r['psnr']:.2f}"),
         ("ssim", "SSIM", lambda r: f"{r['ssim']:.4f}"),
         ("l1", "L1", lambda r: f"{r['l1']:.4f}"),
+        ("stlpips", "ST-LPIPS", lambda r: f"{r['stlpips']:.4f}"),
         ("miou", "mIoU", lambda r: f"{100 * r['miou']:.2f}"),
         ("pixel_accuracy", "pix acc", lambda r: f"{100 * r['pixel_accuracy']:.2f}"),
     ]

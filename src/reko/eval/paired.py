@@ -9,9 +9,13 @@ and compared on the [0, 1] scale, so the numbers equal those of the saved PNG fi
   torchmetrics >= 1.5 would also average reflection-padded border windows, which moves the value by
   ~0.005 on 256x256 photos), the three channels, then over images.
 * L1: mean absolute difference per image on the [0, 1] scale, averaged over images.
+* ST-LPIPS (``stlpips``, optional): the shift-tolerant LPIPS distance (`reko.perceptual.distance`,
+  AlexNet trunk and calibrated heads of Ghildyal & Liu, ECCV 2022), averaged over images; lower is closer.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
@@ -19,7 +23,11 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 from reko.errors import RekoError
 from reko.eval.protocols import quantize
 
+if TYPE_CHECKING:
+    from reko.perceptual.distance import PerceptualDistance
+
 PAIRED_METRICS: tuple[str, ...] = ("psnr", "ssim", "l1")
+PERCEPTUAL_METRIC = "stlpips"
 _SSIM_WINDOW = 11  # torchmetrics' Gaussian window for sigma 1.5
 
 
@@ -50,19 +58,27 @@ def paired_scores(generated: torch.Tensor, target: torch.Tensor) -> dict[str, to
 
 
 class PairedMetrics:
-    """Running means of PSNR, SSIM and L1 over image pairs (``update / compute / reset``)."""
+    """Running means of PSNR, SSIM and L1 (and ST-LPIPS when ``perceptual`` is given) over image pairs
+    (``update / compute / reset``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, perceptual: PerceptualDistance | None = None) -> None:
+        self.perceptual = perceptual
         self.reset()
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*PAIRED_METRICS, PERCEPTUAL_METRIC) if self.perceptual is not None else PAIRED_METRICS
+
     def reset(self) -> None:
-        self._sums = dict.fromkeys(PAIRED_METRICS, 0.0)
+        self._sums = dict.fromkeys(self.names, 0.0)
         self._count = 0
 
     def update(self, generated: torch.Tensor, target: torch.Tensor) -> None:
         """Add a batch of pairs, ``(B, 3, H, W)`` in [-1, 1] each."""
         scores = paired_scores(generated, target)
-        for name in PAIRED_METRICS:
+        if self.perceptual is not None:
+            scores[PERCEPTUAL_METRIC] = self.perceptual.scores(generated, target)
+        for name in self.names:
             self._sums[name] += float(scores[name].sum())
         self._count += len(generated)
 
@@ -74,4 +90,4 @@ class PairedMetrics:
         """Means over all pairs (PSNR is ``inf`` if any pair is identical)."""
         if self._count == 0:
             raise RekoError("no image pairs were added")
-        return {name: self._sums[name] / self._count for name in PAIRED_METRICS}
+        return {name: self._sums[name] / self._count for name in self.names}

@@ -47,8 +47,29 @@ def patch_nce_logits(student: torch.Tensor, teacher: torch.Tensor, temperature: 
     return torch.bmm(student, teacher.transpose(1, 2)) / temperature
 
 
+def near_duplicate_negatives(teacher_vectors: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Which negatives are near-duplicates of their positive: (B, K, C) -> (B, K, K) bool.
+
+    Entry [b, i, j] (i != j) is True when the cosine similarity of the teacher's feature vectors at the
+    selected positions i and j exceeds ``threshold``: pushing the student's patch i away from the
+    teacher's patch j would push it away from (almost) its own target. The diagonal is never True.
+    (Our design, aimed at what `benchmarks/patch_diversity.py` measures: 70-96 % of top-k patches have
+    such a twin; CUT and ReKo keep every negative.)
+    """
+    if teacher_vectors.dim() != 3:
+        raise RekoError(f"near_duplicate_negatives expects (B, K, C) vectors, got {tuple(teacher_vectors.shape)}")
+    unit = F.normalize(teacher_vectors.detach().float(), dim=-1)
+    similar = torch.bmm(unit, unit.transpose(1, 2)) > threshold  # (B, K, K)
+    k = similar.shape[-1]
+    return similar & ~torch.eye(k, dtype=torch.bool, device=similar.device)
+
+
 def patch_nce_loss(
-    student: torch.Tensor, teacher: torch.Tensor, temperature: float = 0.07, reduction: str = "mean"
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    temperature: float = 0.07,
+    reduction: str = "mean",
+    negative_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """InfoNCE of K student patches per image against the teacher's patches at the same positions.
 
@@ -58,6 +79,9 @@ def patch_nce_loss(
             learns too (the teacher network itself is frozen upstream).
         temperature: tau, 0.07 in CUT and ReKo.
         reduction: ``mean`` (over all B * K patches: a scalar) or ``none`` ((B, K) per-patch losses).
+        negative_mask: optional (B, K, K) bool; True at [b, i, j] drops teacher patch j from the
+            negatives of student patch i (e.g. `near_duplicate_negatives`). The diagonal must be False.
+            A patch left with no negatives contributes 0.
 
     Returns:
         The loss. It is >= 0, equals log(K) when all similarities are equal, approaches 0 when
@@ -66,6 +90,15 @@ def patch_nce_loss(
     """
     logits = patch_nce_logits(student, teacher, temperature)  # (B, K, K)
     batch, k, _ = logits.shape
+    if negative_mask is not None:
+        if negative_mask.shape != logits.shape or negative_mask.dtype != torch.bool:
+            raise RekoError(
+                f"negative_mask must be a (B, K, K) = {tuple(logits.shape)} bool tensor, got "
+                f"{negative_mask.dtype} {tuple(negative_mask.shape)}"
+            )
+        if negative_mask.diagonal(dim1=1, dim2=2).any():
+            raise RekoError("negative_mask must not mask the positives (its diagonal)")
+        logits = logits.masked_fill(negative_mask, float("-inf"))
     # Target class of row i is column i (the positive); cross-entropy per row = -log softmax at i.
     targets = torch.arange(k, device=logits.device).expand(batch, k)
     loss = F.cross_entropy(logits.reshape(batch * k, k), targets.reshape(-1), reduction="none").view(batch, k)

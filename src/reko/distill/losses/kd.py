@@ -8,6 +8,8 @@ features are ``(B, C, h, w)``; images are ``(B, 3, H, W)`` in ``[-1, 1]``.
 - `feature_mse`: FitNets (Romero et al., ICLR 2015) / GAN Compression (Li et al., CVPR 2020).
 - `attention_map`, `attention_transfer_loss`: Zagoruyko & Komodakis, ICLR 2017.
 - `similarity_matrix`, `similarity_preserving_loss`: Tung & Mori, ICCV 2019.
+- `channel_attention`, `channel_attention_loss`: channel-attention distillation as the authors' KD
+  framework computes it (see `channel_attention_loss`).
 - `haar_dwt`, `haar_idwt`, `haar_dwt_multilevel`, `wavelet_loss`: Zhang et al., CVPR 2022.
 """
 
@@ -21,6 +23,8 @@ from reko.errors import RekoError
 __all__ = [
     "attention_map",
     "attention_transfer_loss",
+    "channel_attention",
+    "channel_attention_loss",
     "feature_mse",
     "haar_dwt",
     "haar_dwt_multilevel",
@@ -79,6 +83,29 @@ def attention_transfer_loss(student: torch.Tensor, teacher: torch.Tensor, p: flo
             "must share batch and spatial size"
         )
     return (attention_map(student, p) - attention_map(teacher, p)).pow(2).mean()
+
+
+# --- Channel attention ----------------------------------------------------------------------------
+
+
+def channel_attention(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) -> (B, C): each channel's mean over positions (SENet's "squeeze", Hu et al. CVPR 2018)."""
+    if features.dim() != 4:
+        raise RekoError(f"channel_attention expects (B, C, h, w) features, got shape {tuple(features.shape)}")
+    return features.float().mean(dim=(2, 3))
+
+
+def channel_attention_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between (adapted) student and teacher channel attentions, both (B, C_t).
+
+    The authors' framework names it ``--kd_channel_attention_distillation`` ("L2 loss on channel
+    attention"); a fuller version of its ``models/cycle_gan_model.py`` (seen in a public code index that
+    does not name the repository) averages each feature map over positions (signed, no softmax), maps the
+    student's (B, C_s) vector to C_t with a learned linear layer and takes the MSE. Channel attention as a
+    distillation target is Zhang & Ma's (ICLR 2021). Callers apply the adapter; ``teacher`` is detached.
+    """
+    _same_shape(student, teacher, "channel_attention_loss")
+    return F.mse_loss(student.float(), teacher.detach().float())
 
 
 # --- Similarity-preserving KD --------------------------------------------------------------------

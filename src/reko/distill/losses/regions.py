@@ -12,7 +12,8 @@ Scoring:
     `activation_score`: channel mean of |activation| (spatial attention of Zagoruyko & Komodakis,
     "Paying More Attention to Attention", ICLR 2017, with p = 1): what ReKo's released code uses
     on the teacher's features. `combined_score` averages the standardised maps of student and
-    teacher. Learned scores come from a head in `reko.distill.reko` trained with
+    teacher. `distinctiveness_score` ranks positions by how few other positions resemble them (the
+    entropy criterion of QS-Attn). Learned scores come from a head in `reko.distill.reko` trained with
     `learned_attention_loss`.
 
 Selection:
@@ -33,6 +34,26 @@ _EPS = 1e-6
 def activation_score(features: torch.Tensor) -> torch.Tensor:
     """(B, C, h, w) -> (B, h * w): mean over channels of |features|, per position."""
     return features.detach().float().abs().mean(dim=1).flatten(1)
+
+
+def distinctiveness_score(features: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """(B, C, h, w) -> (B, h * w): minus the entropy of each position's similarity distribution.
+
+    Row i of ``softmax_j(cos(f_i, f_j) / temperature)`` over all positions j of the same map is peaked
+    (low entropy) when few positions look like i and flat when i lies in a large uniform region. QS-Attn
+    (Hu et al., "QS-Attn: Query-Selected Attention for Contrastive Learning in I2I Translation", CVPR
+    2022, Sec. 3.2) keeps the queries with the lowest entropy of such a row-softmax; here the highest score
+    is the most distinctive position, so `select_topk` on it is QS-Attn's selection. Cosine similarity
+    and ``temperature`` are our choices (QS-Attn uses raw dot products), so feature norms do not decide.
+    Costs an (h*w) x (h*w) matrix per image.
+    """
+    if features.dim() != 4:
+        raise RekoError(f"distinctiveness_score expects (B, C, h, w) features, got shape {tuple(features.shape)}")
+    if temperature <= 0:
+        raise RekoError(f"distinctiveness temperature must be > 0, got {temperature}")
+    unit = F.normalize(features.detach().float().flatten(2), dim=1)  # (B, C, N)
+    log_p = torch.log_softmax(unit.transpose(1, 2) @ unit / temperature, dim=-1)  # (B, N, N)
+    return (log_p.exp() * log_p).sum(dim=-1)  # -entropy, (B, N)
 
 
 def standardise(scores: torch.Tensor) -> torch.Tensor:
