@@ -24,7 +24,7 @@ from typing import ClassVar
 import torch
 
 from reko.distill.losses.kd import attention_transfer_loss
-from reko.distill.method import MethodConfig
+from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
 from reko.distill.tapped import TappedMethod
 from reko.errors import RekoError
@@ -52,23 +52,10 @@ class AttentionTransfer(TappedMethod):
     config_class: ClassVar[type[MethodConfig]] = AttentionConfig
     config: AttentionConfig  # checked against config_class by DistillMethod
 
-    def forward(  # type: ignore[override]
-        self,
-        student_features: dict[str, torch.Tensor],
-        teacher_features: dict[str, torch.Tensor],
-        student_output: torch.Tensor,
-        teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if teacher_output is None:
-            raise RekoError("the attention method needs the teacher's output and features")
-        parts: dict[str, torch.Tensor] = {}
-        terms = []
-        for tap in self._taps:
-            student = student_features[tap].float()  # float32: |F|^2 of bf16 activations loses digits
-            term = attention_transfer_loss(student, teacher_features[tap].detach().float(), self.config.p)
-            terms.append(term)
-            parts[f"attention/{tap}"] = term.detach()
-        attention_sum = torch.stack(terms).sum()
-        output_loss, output_parts = self.output_terms(student_output, teacher_output)
-        parts.update(output_parts, attention=attention_sum.detach())
-        return output_loss + self.config.weight * attention_sum, parts
+    def term(self, pair: Pair) -> tuple[list[Term], Parts]:
+        def attention(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+            # float32: |F|^2 of bf16 activations loses digits
+            return attention_transfer_loss(student.float(), teacher.float(), self.config.p)
+
+        values, parts = self.per_tap("attention", attention, pair)
+        return [Term("attention", self.config.weight, values.sum())], parts

@@ -26,10 +26,9 @@ import torch
 from torch import nn
 
 from reko.distill.losses.kd import feature_mse
-from reko.distill.method import MethodConfig
+from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
 from reko.distill.tapped import TappedMethod
-from reko.errors import RekoError
 from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
 
@@ -66,23 +65,10 @@ class FeatureDistillation(TappedMethod):
         )
         init_weights(self.adapters)  # N(0, 0.02), as GAN Compression's init_net
 
-    def forward(  # type: ignore[override]
-        self,
-        student_features: dict[str, torch.Tensor],
-        teacher_features: dict[str, torch.Tensor],
-        student_output: torch.Tensor,
-        teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if teacher_output is None:
-            raise RekoError("the feature method needs the teacher's output and features")
-        parts: dict[str, torch.Tensor] = {}
-        terms = []
-        for tap in self._taps:
-            adapted = self.adapters[adapter_key(tap)](student_features[tap])  # (B, C_t, h, w)
-            term = feature_mse(adapted.float(), teacher_features[tap].detach().float())
-            terms.append(term)
-            parts[f"feature_mse/{tap}"] = term.detach()
-        feature_sum = torch.stack(terms).sum()
-        output_loss, output_parts = self.output_terms(student_output, teacher_output)
-        parts.update(output_parts, feature_mse=feature_sum.detach())
-        return output_loss + self.config.weight * feature_sum, parts
+    def term(self, pair: Pair) -> tuple[list[Term], Parts]:
+        def mse(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+            adapted = self.adapters[adapter_key(tap)](student)  # (B, C_t, h, w)
+            return feature_mse(adapted.float(), teacher.float())
+
+        values, parts = self.per_tap("feature_mse", mse, pair)
+        return [Term("feature_mse", self.config.weight, values.sum())], parts

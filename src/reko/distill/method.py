@@ -1,17 +1,27 @@
 """The contract every distillation method fulfils (ReKo and each baseline: one file each).
 
 A method decides *what to compare* between a frozen teacher and a student: which named stages
-to tap, which heads to train, and the loss. It does not run the networks, touch optimisers,
-files or metrics: the distiller (which owns teacher, student and discriminator) runs both
-networks under `FeatureTap`s on the stages in ``taps`` and hands the method the features.
-The mathematics lives in pure functions in `reko.distill.losses`.
+to tap, which heads to train, and its own loss term. It does not run the networks, touch
+optimisers, files or metrics: the distiller (which owns teacher, student and discriminator) runs
+both networks under `FeatureTap`s on the stages in ``taps`` and calls the method with the
+features. The mathematics lives in pure functions in `reko.distill.losses`.
+
+The base class does what every method shares; a method implements one hook, ``term``::
+
+    loss = output_weight * L1(student_out, teacher_out)     # the shared output terms
+           (+ wavelet_weight * wavelet high-band L1)         # (DistillMethod.output_terms)
+           + sum of weight_i * value_i over the method's Terms   # the method's own (``term``)
+
+``forward`` checks the inputs (the teacher's output must be there), casts the outputs to
+float32 once, calls ``term`` and adds the results in that order. `reko.distill.template` is a
+runnable, commented example of a new method.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -41,8 +51,29 @@ class MethodConfig:
             raise RekoError(f"wavelet_levels must be >= 1, got {self.wavelet_levels}")
 
 
+@dataclass(frozen=True)
+class Pair:
+    """What the student and the frozen teacher computed on one batch, as a method's ``term`` sees it."""
+
+    student_features: dict[str, torch.Tensor]  # tap -> (B, C_s, h, w)
+    teacher_features: dict[str, torch.Tensor]  # tap -> (B, C_t, h, w), no gradient
+    student: torch.Tensor  # output (B, 3, H, W) in [-1, 1], float32
+    teacher: torch.Tensor  # output (B, 3, H, W) in [-1, 1], float32, detached
+
+
+class Term(NamedTuple):
+    """One weighted value of a method's own loss; logged (detached) under ``name``."""
+
+    name: str
+    weight: float
+    value: torch.Tensor  # a scalar
+
+
+Parts = dict[str, torch.Tensor]
+
+
 class DistillMethod(nn.Module):
-    """Base class. Subclasses set ``name``, ``config_class`` and implement ``forward``.
+    """Base class. Subclasses set ``name``, ``config_class`` and implement ``term``.
 
     Args:
         config: an instance of ``config_class``.
@@ -52,7 +83,7 @@ class DistillMethod(nn.Module):
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
-    uses_teacher: ClassVar[bool] = True  # False for `none`: the teacher is not even run
+    uses_teacher: ClassVar[bool] = True  # False for `none`: the teacher is not even run, and no term
 
     def __init__(
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
@@ -66,7 +97,7 @@ class DistillMethod(nn.Module):
 
     @property
     def taps(self) -> list[str]:
-        """Stage names whose outputs ``forward`` needs, in both networks (empty: outputs only)."""
+        """Stage names whose outputs ``term`` needs, in both networks (empty: outputs only)."""
         return []
 
     def forward(  # type: ignore[override]
@@ -75,16 +106,34 @@ class DistillMethod(nn.Module):
         teacher_features: dict[str, torch.Tensor],
         student_output: torch.Tensor,
         teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    ) -> tuple[torch.Tensor, Parts]:
         """Returns the weighted loss (a scalar) and its named, detached parts for logging.
 
         ``*_features[name]``: (B, C, h, w) stage outputs; ``*_output``: (B, 3, H, W) in [-1, 1].
         """
-        raise NotImplementedError
+        if not self.uses_teacher:
+            # A zero that depends on the student, so `loss.backward()` works even with no other term.
+            return student_output.sum() * 0.0, {}
+        if teacher_output is None:
+            needs = "output and features" if self.taps else "output"
+            raise RekoError(f"the {self.name} method needs the teacher's {needs}")
+        pair = Pair(student_features, teacher_features, student_output.float(), teacher_output.detach().float())
+        terms, parts = self.term(pair)
+        loss, output_parts = self.output_terms(pair.student, pair.teacher)
+        parts.update(output_parts)
+        for term in terms:
+            loss = loss + term.weight * term.value
+            parts[term.name] = term.value.detach()
+        return loss, parts
 
-    def output_terms(
-        self, student_output: torch.Tensor, teacher_output: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def term(self, pair: Pair) -> tuple[list[Term], Parts]:
+        """The method's own loss: its weighted `Term`s, and detail parts to log (e.g. one per tap).
+
+        Default: no term of its own (the shared output terms only).
+        """
+        return [], {}
+
+    def output_terms(self, student_output: torch.Tensor, teacher_output: torch.Tensor) -> tuple[torch.Tensor, Parts]:
         """The output-level terms every method shares, weighted, and their parts for logging.
 
         ``output_weight * L1(student, teacher)`` (+ ``wavelet_weight * `wavelet_loss` `` when that

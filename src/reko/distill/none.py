@@ -7,15 +7,13 @@ teacher signal. ``uses_teacher = False`` tells the distiller not to run the teac
 
 from __future__ import annotations
 
-import torch
-
 from reko.distill.method import DistillMethod, MethodConfig
 from reko.distill.registry import register
 
 
 @register
 class NoDistillation(DistillMethod):
-    """No teacher term: returns a zero loss that keeps the student's graph valid.
+    """No teacher term: the loss is a zero that keeps the student's graph valid (`DistillMethod.forward`).
 
     ``weight`` and ``output_weight`` are ignored: there is no term for them to scale.
     """
@@ -23,13 +21,3 @@ class NoDistillation(DistillMethod):
     name = "none"
     config_class = MethodConfig
     uses_teacher = False
-
-    def forward(  # type: ignore[override]
-        self,
-        student_features: dict[str, torch.Tensor],
-        teacher_features: dict[str, torch.Tensor],
-        student_output: torch.Tensor,
-        teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        # A zero that depends on the student, so `loss.backward()` works even with no other term.
-        return student_output.sum() * 0.0, {}

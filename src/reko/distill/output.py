@@ -8,8 +8,6 @@ no intermediate layers.
 
 from __future__ import annotations
 
-import torch
-
 from reko.distill.method import DistillMethod, MethodConfig
 from reko.distill.registry import register
 
@@ -24,14 +22,3 @@ class OutputDistillation(DistillMethod):
 
     name = "output"
     config_class = MethodConfig
-
-    def forward(  # type: ignore[override]
-        self,
-        student_features: dict[str, torch.Tensor],
-        teacher_features: dict[str, torch.Tensor],
-        student_output: torch.Tensor,
-        teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if teacher_output is None:
-            raise ValueError("the output method needs the teacher's output")
-        return self.output_terms(student_output, teacher_output)

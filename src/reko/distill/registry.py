@@ -1,20 +1,15 @@
-"""Method registry: a method is found by its ``name``; adding a method is adding one file.
+"""Method registry: a method is found by its ``name``.
 
-Every module in the ``reko.distill`` package is imported once on first lookup, so a new file
-that defines a `DistillMethod` subclass decorated with `@register` is picked up without
-editing any list.
+A method's file decorates its `DistillMethod` subclass with `@register`; `reko.distill.methods`
+lists the files (one import line per method), imported once on the first lookup.
 """
 
 from __future__ import annotations
-
-import importlib
-import pkgutil
 
 from reko.distill.method import DistillMethod
 from reko.errors import RekoError
 
 _METHODS: dict[str, type[DistillMethod]] = {}
-_DISCOVERED = False
 
 
 def register(cls: type[DistillMethod]) -> type[DistillMethod]:
@@ -28,14 +23,7 @@ def register(cls: type[DistillMethod]) -> type[DistillMethod]:
 
 
 def _discover() -> None:
-    global _DISCOVERED
-    if _DISCOVERED:
-        return
-    import reko.distill as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-    _DISCOVERED = True
+    import reko.distill.methods  # noqa: F401 - registers every listed method (cached after the first import)
 
 
 def method_names() -> list[str]:

@@ -57,7 +57,7 @@ from reko.distill.losses.regions import (
     select_softmax,
     select_topk,
 )
-from reko.distill.method import MethodConfig
+from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
 from reko.distill.tapped import TappedMethod, default_taps  # noqa: F401 - default_taps: its old home
 from reko.errors import RekoError
@@ -150,21 +150,12 @@ class ReKo(TappedMethod):
             self.teacher_heads.requires_grad_(False)
         self._visuals: dict[str, Any] = {}
 
-    def forward(  # type: ignore[override]
-        self,
-        student_features: dict[str, torch.Tensor],
-        teacher_features: dict[str, torch.Tensor],
-        student_output: torch.Tensor,
-        teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if teacher_output is None:
-            raise RekoError("reko needs the teacher's output and features")
+    def term(self, pair: Pair) -> tuple[list[Term], Parts]:
         config = self.config
-        parts: dict[str, torch.Tensor] = {}
-        nce_terms, attention_terms = [], []
+        attention_terms: list[torch.Tensor] = []
         scores_seen, selected_seen = {}, {}
-        for tap in self._taps:
-            student, teacher = student_features[tap], teacher_features[tap].detach()  # (B, C, h, w)
+
+        def nce(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:  # (B, C, h, w) each
             if student.shape[-2:] != teacher.shape[-2:]:
                 raise RekoError(
                     f"reko tap {tap!r}: student map {tuple(student.shape)} and teacher map {tuple(teacher.shape)} "
@@ -175,23 +166,18 @@ class ReKo(TappedMethod):
             index = self._select(scores, student.shape[-2:])  # (B, K)
             s_embed = self.student_heads[key](gather_positions(student, index))  # (B, K, D)
             t_embed = self.teacher_heads[key](gather_positions(teacher, index).to(s_embed.dtype))
-            nce = patch_nce_loss(s_embed, t_embed, config.nce_temperature)
-            nce_terms.append(nce)
-            parts[f"reko_nce/{tap}"] = nce.detach()
             if attention_loss is not None:
                 attention_terms.append(attention_loss)
             scores_seen[tap] = scores.detach().view(-1, *student.shape[-2:])
             selected_seen[tap] = index.detach()
-        nce_mean = torch.stack(nce_terms).mean()
-        output_loss, output_parts = self.output_terms(student_output, teacher_output)
-        loss = output_loss + config.weight * nce_mean
-        parts.update(output_parts, reko_nce=nce_mean.detach())
+            return patch_nce_loss(s_embed, t_embed, config.nce_temperature)
+
+        values, parts = self.per_tap("reko_nce", nce, pair)
+        terms = [Term("reko_nce", config.weight, values.mean())]
         if attention_terms:
-            attention_mean = torch.stack(attention_terms).mean()
-            loss = loss + config.attention_weight * attention_mean
-            parts["reko_attention"] = attention_mean.detach()
+            terms.append(Term("reko_attention", config.attention_weight, torch.stack(attention_terms).mean()))
         self._visuals = {"attention": scores_seen, "selected": selected_seen}
-        return loss, parts
+        return terms, parts
 
     def _score(
         self, key: str, student: torch.Tensor, teacher: torch.Tensor

@@ -25,7 +25,7 @@ from typing import ClassVar
 import torch
 
 from reko.distill.losses.kd import similarity_preserving_loss
-from reko.distill.method import MethodConfig
+from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
 from reko.distill.tapped import TappedMethod
 from reko.errors import RekoError
@@ -47,27 +47,15 @@ class SimilarityPreserving(TappedMethod):
     config_class: ClassVar[type[MethodConfig]] = SimilarityConfig
     config: SimilarityConfig  # checked against config_class by DistillMethod
 
-    def forward(  # type: ignore[override]
-        self,
-        student_features: dict[str, torch.Tensor],
-        teacher_features: dict[str, torch.Tensor],
-        student_output: torch.Tensor,
-        teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if teacher_output is None:
-            raise RekoError("the similarity method needs the teacher's output and features")
-        if student_output.shape[0] < 2:
+    def term(self, pair: Pair) -> tuple[list[Term], Parts]:
+        if pair.student.shape[0] < 2:
             raise RekoError(
                 "the similarity method compares the samples of a batch, and a batch of one carries no "
                 "signal: set train.batch_size to 2 or more (the paper uses 128 on CIFAR; 4-8 fit here)"
             )
-        parts: dict[str, torch.Tensor] = {}
-        terms = []
-        for tap in self._taps:
-            term = similarity_preserving_loss(student_features[tap].float(), teacher_features[tap].detach().float())
-            terms.append(term)
-            parts[f"similarity/{tap}"] = term.detach()
-        similarity_sum = torch.stack(terms).sum()
-        output_loss, output_parts = self.output_terms(student_output, teacher_output)
-        parts.update(output_parts, similarity=similarity_sum.detach())
-        return output_loss + self.config.weight * similarity_sum, parts
+
+        def similarity(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+            return similarity_preserving_loss(student.float(), teacher.float())
+
+        values, parts = self.per_tap("similarity", similarity, pair)
+        return [Term("similarity", self.config.weight, values.sum())], parts

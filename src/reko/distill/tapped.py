@@ -3,13 +3,16 @@
 `TappedMethod` reads ``config.taps`` (empty: `default_taps`, the stages ReKo's authors distil,
 so every feature-level baseline looks at the same features as ReKo), checks that each is a stage
 of both networks at the same stride, and exposes them as ``taps`` for the distiller's hooks.
+`TappedMethod.per_tap` runs a loss on every tap and names its values for logging.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from reko.distill.method import DistillMethod, MethodConfig
+import torch
+
+from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts
 from reko.errors import RekoError
 from reko.models.layers import FeatureInfo
 
@@ -51,7 +54,7 @@ def check_taps(
 
 
 class TappedMethod(DistillMethod):
-    """A method whose config has ``taps``; subclasses implement ``forward`` on those stages."""
+    """A method whose config has ``taps``; subclasses implement ``term`` on those stages."""
 
     def __init__(
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
@@ -64,3 +67,17 @@ class TappedMethod(DistillMethod):
     @property
     def taps(self) -> list[str]:
         return list(self._taps)
+
+    def per_tap(
+        self, part: str, loss: Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor], pair: Pair
+    ) -> tuple[torch.Tensor, Parts]:
+        """``loss(tap, student (B, C_s, h, w), teacher (B, C_t, h, w) detached)`` on every tap, in order.
+
+        Returns the (T,) stacked scalars and ``{f"{part}/{tap}": value}`` (detached) for logging.
+        """
+        values, parts = [], {}
+        for tap in self._taps:
+            value = loss(tap, pair.student_features[tap], pair.teacher_features[tap].detach())
+            values.append(value)
+            parts[f"{part}/{tap}"] = value.detach()
+        return torch.stack(values), parts

@@ -21,9 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
-
-from reko.distill.method import DistillMethod, MethodConfig, wavelet_high_l1
+from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts, Term, wavelet_high_l1
 from reko.distill.registry import register
 from reko.errors import RekoError
 
@@ -54,19 +52,8 @@ class WaveletDistillation(DistillMethod):
     name: ClassVar[str] = "wavelet"
     config_class: ClassVar[type[MethodConfig]] = WaveletConfig
 
-    def forward(  # type: ignore[override]
-        self,
-        student_features: dict[str, torch.Tensor],
-        teacher_features: dict[str, torch.Tensor],
-        student_output: torch.Tensor,
-        teacher_output: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if teacher_output is None:
-            raise RekoError("the wavelet method needs the teacher's output")
+    def term(self, pair: Pair) -> tuple[list[Term], Parts]:
         config = self.config
         assert isinstance(config, WaveletConfig)
-        student, teacher = student_output.float(), teacher_output.detach().float()
-        high = wavelet_high_l1(student, teacher, config.levels, "distill.levels")
-        output_loss, parts = self.output_terms(student, teacher)  # output_weight = 0 by default: adds 0
-        parts["wavelet_high_l1"] = high.detach()
-        return config.weight * high + output_loss, parts
+        high = wavelet_high_l1(pair.student, pair.teacher, config.levels, "distill.levels")
+        return [Term("wavelet_high_l1", config.weight, high)], {}  # the shared output L1 is off by default
