@@ -141,3 +141,76 @@ def test_checkpoints_that_would_run_code_are_refused(tmp_path: Path) -> None:
 def test_missing_checkpoint_is_named(tmp_path: Path) -> None:
     with pytest.raises(RekoError, match="nope.pth does not exist"):
         load_generator(tmp_path / "nope.pth")
+
+
+# ----------------------------------------------------------------------------- spec metadata read from files
+
+
+def _with_spec_metadata(tmp_path: Path, spec_text: str) -> Path:
+    """A small, valid reko checkpoint whose ``reko.spec`` metadata is replaced by ``spec_text``."""
+    from safetensors.torch import save_file
+
+    model = create_generator(GeneratorSpec(ngf=4, n_blocks=2))
+    path = tmp_path / "crafted.safetensors"
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(tensors, str(path), metadata={"reko.format": "reko.generator/1", "reko.spec": spec_text})
+    return path
+
+
+BAD_SPECS = [
+    ('{"n_blocks": 100000000}', r"n_blocks must be in \[1, 100\], got 100000000"),
+    ('{"ngf": 200000}', r"ngf must be in \[1, 1024\], got 200000"),
+    ('{"n_blocks": 1e8}', r"n_blocks must be an integer, got 1(00000000)?\.0"),
+    ("not json", r"not JSON"),
+    ("null", r"must be a mapping of its fields, got None"),
+    ('"resnet"', r"must be a mapping of its fields, got 'resnet'"),
+    ("[1, 2]", r"must be a mapping"),
+    ('{"ngf": "64"}', r"ngf must be an integer, got '64'"),
+    ('{"ngf": true}', r"ngf must be an integer, got True"),
+    ('{"dropout": "yes"}', r"dropout must be true or false, got 'yes'"),
+    ('{"family": "transformer"}', r"family 'transformer' is not one of"),
+    ('{"norm": 3}', r"norm 3 is not one of"),
+    ('{"ngf": -4}', r"ngf must be in \[1, 1024\], got -4"),
+    ('{"wings": 2}', r"unknown generator spec keys \['wings'\]"),
+    ('{"in_channels": 1000000}', r"in_channels must be in \[1, 16\]"),
+]
+
+
+@pytest.mark.parametrize(("spec_text", "message"), BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
+def test_malformed_or_huge_spec_metadata_is_refused_before_building(
+    spec_text: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command reads specs from files: a crafted one must be one clear error, never a build."""
+    from reko.models import checkpoint
+
+    path = _with_spec_metadata(tmp_path, spec_text)
+    built: list[GeneratorSpec] = []
+    monkeypatch.setattr(checkpoint, "create_generator", lambda spec, **kw: built.append(spec))
+    with pytest.raises(RekoError, match=rf"crafted\.safetensors: unusable reko\.spec metadata: .*{message}"):
+        load_generator(path)
+    assert built == []
+
+
+@pytest.mark.parametrize(
+    "spec", [GeneratorSpec(ngf=1024, n_blocks=100), GeneratorSpec(ngf=8, n_blocks=2)], ids=["huge-valid", "wider"]
+)
+def test_a_spec_that_does_not_match_the_files_tensors_is_refused_before_allocating(
+    spec: GeneratorSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An in-range spec (even the largest allowed) is checked against the header's tensor shapes,
+    on the meta device, before any real network is built."""
+    from reko.models import checkpoint
+
+    path = _with_spec_metadata(tmp_path, spec.to_json())
+    built: list[GeneratorSpec] = []
+    real = checkpoint.create_generator
+    monkeypatch.setattr(checkpoint, "create_generator", lambda s, **kw: built.append(s) or real(s, **kw))
+    with pytest.raises(RekoError, match=r"crafted\.safetensors: weights do not fit"):
+        load_generator(path)
+    assert built == [spec]  # only the meta-device build that computes the expected shapes
+    assert checkpoint.expected_shapes(spec)["stem.1.weight"] == (spec.ngf, 3, 7, 7)
+
+
+def test_spec_from_dict_accepts_what_to_json_writes() -> None:
+    for spec in (GeneratorSpec(), GeneratorSpec(family="unet", num_downs=7, norm="batch", dropout=True, ngf=8)):
+        assert GeneratorSpec.from_json(spec.to_json()) == spec

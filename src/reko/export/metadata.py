@@ -97,6 +97,8 @@ class ExportInfo:
     @classmethod
     def from_json(cls, text: str) -> ExportInfo:
         data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {text[:80]!r}")
         known = {f.name for f in dataclasses.fields(cls)}
         data = {k: v for k, v in data.items() if k in known}  # newer files may record more
         data["rewrites"] = tuple(data.get("rewrites", ()))
@@ -118,7 +120,7 @@ def parse_metadata(entries: dict[str, str], path: object) -> tuple[GeneratorSpec
         )
     try:
         return GeneratorSpec.from_json(entries[SPEC_KEY]), ExportInfo.from_json(entries[EXPORT_KEY])
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, RekoError) as error:
         raise RekoError(f"{path}: unreadable reko export metadata ({error})") from None
 
 

@@ -9,7 +9,6 @@ input and must never execute code.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 from pathlib import Path
@@ -62,11 +61,11 @@ def load_generator(path: PathLike, map_location: str | torch.device = "cpu") -> 
     path = _existing(path)
     if _is_safetensors(path):
         metadata = read_metadata(path)
-        if "reko.spec" not in metadata:
-            raise RekoError(
-                f"{path}: a safetensors file without a reko generator spec (metadata keys: {sorted(metadata)})"
-            )
-        spec = GeneratorSpec.from_json(metadata["reko.spec"])
+        spec = spec_from_metadata(metadata, path)
+        # Check the spec against the file's tensor names and shapes (read from its header) before
+        # allocating anything: a spec asking for a network the file does not hold is refused here,
+        # and once they agree the network takes exactly the memory of the file's tensors.
+        _check_shapes(expected_shapes(spec), _file_shapes(path), path, spec)
         try:
             state = load_file(str(path), device=str(map_location))
         except (SafetensorError, OSError, ValueError) as error:
@@ -74,10 +73,26 @@ def load_generator(path: PathLike, map_location: str | torch.device = "cpu") -> 
     else:
         spec, state = convert_state_dict(unwrap_state_dict(load_torch_file(path), str(path)), str(path))
         metadata = {"reko.source": str(path)}
+        _check_shapes(expected_shapes(spec), {k: tuple(v.shape) for k, v in state.items()}, path, spec)
     model = create_generator(spec, init=False)
-    _load_state(model, state, path, spec)
+    model.load_state_dict(state, strict=True)
     model.checkpoint_metadata = metadata  # type: ignore[assignment]
     return model.to(map_location).eval()
+
+
+def expected_shapes(spec: GeneratorSpec) -> dict[str, tuple[int, ...]]:
+    """The state-dict names and shapes of ``spec``'s network, computed on the meta device (no memory)."""
+    with torch.device("meta"):
+        model = create_generator(spec, init=False)
+    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+
+
+def _file_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError) as error:
+        raise RekoError(f"{path}: not a readable safetensors checkpoint ({error})") from None
 
 
 def load_torch_file(path: PathLike) -> object:
@@ -109,11 +124,12 @@ def _first_line(error: BaseException, default: str) -> str:
     return lines[0] if lines else default
 
 
-def _load_state(model: nn.Module, state: dict[str, torch.Tensor], path: Path, spec: GeneratorSpec) -> None:
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+def _check_shapes(
+    expected: dict[str, tuple[int, ...]], actual: dict[str, tuple[int, ...]], path: Path, spec: GeneratorSpec
+) -> None:
+    missing = [k for k in expected if k not in actual]
+    unexpected = [k for k in actual if k not in expected]
+    mismatched = [k for k in expected if k in actual and actual[k] != expected[k]]
     if missing or unexpected or mismatched:
         details = []
         if missing:
@@ -122,9 +138,8 @@ def _load_state(model: nn.Module, state: dict[str, torch.Tensor], path: Path, sp
             details.append(f"unexpected {unexpected[:4]}")
         if mismatched:
             k = mismatched[0]
-            details.append(f"shape of {k}: file {tuple(state[k].shape)} vs {tuple(expected[k].shape)}")
+            details.append(f"shape of {k}: file {actual[k]} vs {expected[k]}")
         raise RekoError(f"{path}: weights do not fit {spec.describe()}: {'; '.join(details)}")
-    model.load_state_dict(state, strict=True)
 
 
 def _existing(path: PathLike) -> Path:
@@ -145,5 +160,11 @@ def _is_safetensors(path: Path) -> bool:
     return head[8:9] == b"{"
 
 
-def spec_from_metadata(metadata: dict[str, str]) -> GeneratorSpec:
-    return GeneratorSpec.from_dict(json.loads(metadata["reko.spec"]))
+def spec_from_metadata(metadata: dict[str, str], path: PathLike = "checkpoint") -> GeneratorSpec:
+    """The `GeneratorSpec` in a checkpoint's ``reko.spec`` metadata, validated for types and ranges."""
+    if "reko.spec" not in metadata:
+        raise RekoError(f"{path}: a safetensors file without a reko generator spec (metadata keys: {sorted(metadata)})")
+    try:
+        return GeneratorSpec.from_json(metadata["reko.spec"])
+    except RekoError as error:
+        raise RekoError(f"{path}: unusable reko.spec metadata: {error}") from None

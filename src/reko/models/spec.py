@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,6 +16,18 @@ Norm = Literal["instance", "instance_affine", "batch", "none"]
 
 FAMILIES: tuple[str, ...] = ("resnet", "unet")
 NORMS: tuple[str, ...] = ("instance", "instance_affine", "batch", "none")
+
+# Allowed range of every integer field (and of every item of an integer-tuple field). A spec is
+# read from files (checkpoint and export metadata), so it must never ask for a network that
+# exhausts memory before its weights are checked: these bounds lie far above any published
+# generator (ResNet ngf 64, 9 blocks; U-Net 8 downs). A new integer field adds its line here.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "ngf": (1, 1024),
+    "n_blocks": (1, 100),
+    "num_downs": (1, 10),
+    "in_channels": (1, 16),
+    "out_channels": (1, 16),
+}
 
 
 @dataclass(frozen=True)
@@ -47,9 +61,15 @@ class GeneratorSpec:
             raise RekoError(f"generator family {self.family!r} is not one of {FAMILIES}")
         if self.norm not in NORMS:
             raise RekoError(f"norm {self.norm!r} is not one of {NORMS}")
-        for name in ("ngf", "n_blocks", "in_channels", "out_channels"):
-            if int(getattr(self, name)) < 1:
-                raise RekoError(f"generator {name} must be >= 1, got {getattr(self, name)}")
+        for name, (low, high) in INT_RANGES.items():
+            values = getattr(self, name, None)
+            for value in values if isinstance(values, (tuple, list)) else [values]:
+                if value is None:
+                    continue
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise RekoError(f"generator {name} must be an integer, got {value!r}")
+                if not low <= value <= high:
+                    raise RekoError(f"generator {name} must be in [{low}, {high}], got {value}")
         if self.family == "unet" and self.num_downs < 5:
             raise RekoError(f"U-Net num_downs must be >= 5 (7 for 128px, 8 for 256px), got {self.num_downs}")
 
@@ -79,18 +99,69 @@ class GeneratorSpec:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GeneratorSpec:
+    def from_dict(cls, data: Any) -> GeneratorSpec:
+        """A spec from plain data (e.g. a file's metadata): every key known, every value of its
+        field's type and in range (`INT_RANGES`), or one `RekoError` naming the key and value."""
+        if not isinstance(data, dict):
+            raise RekoError(f"a generator spec must be a mapping of its fields, got {data!r:.80}")
+        hints = typing.get_type_hints(cls)
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(str(k) for k in set(data) - known)
         if unknown:
             raise RekoError(f"unknown generator spec keys {unknown}; valid keys are {sorted(known)}")
-        return cls(**data)
+        return cls(**{name: _typed(name, value, hints[name]) for name, value in data.items()})
 
     @classmethod
     def from_json(cls, text: str) -> GeneratorSpec:
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as error:
+            raise RekoError(f"the generator spec is not JSON ({error}): {str(text)[:80]!r}") from None
+        return cls.from_dict(data)
 
     def describe(self) -> str:
         extra = ", dropout" if self.dropout else ""
         depth = f"{self.n_blocks} blocks" if self.family == "resnet" else f"{self.num_downs} downs"
         return f"{self.name} ({depth}, ngf={self.ngf}, norm={self.norm}{extra})"
+
+
+def _typed(name: str, value: Any, hint: Any) -> Any:
+    """``value`` checked against the field type ``hint`` (JSON lists become tuples)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in (o for o in options if o is not type(None)):
+            try:
+                return _typed(name, value, option)
+            except RekoError as error:
+                errors.append(str(error))
+        raise RekoError(errors[0] if len(errors) == 1 else f"generator {name}: {value!r:.80} fits none of {hint}")
+    if origin is Literal:
+        if value not in typing.get_args(hint) or isinstance(value, bool):
+            raise RekoError(f"generator {name} {value!r:.80} is not one of {list(typing.get_args(hint))}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise RekoError(f"generator {name} must be a list, got {value!r:.80}")
+        item = typing.get_args(hint)[0]
+        return tuple(_typed(f"{name}[{i}]", v, item) for i, v in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise RekoError(f"generator {name} must be true or false, got {value!r:.80}")
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RekoError(f"generator {name} must be an integer, got {value!r:.80}")
+        return value
+    if hint is float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise RekoError(f"generator {name} must be a number, got {value!r:.80}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise RekoError(f"generator {name} must be a string, got {value!r:.80}")
+        return value
+    raise RekoError(f"generator {name}: unsupported field type {hint!r}")  # a new field type: add it here
