@@ -287,10 +287,54 @@ class _NvidiaStyle(nn.Module):
 def test_nvidia_torchscript_interface(network, prepared_batch, tmp_path: Path) -> None:
     path = tmp_path / "nvidia_style.pt"
     torch.jit.save(torch.jit.script(_NvidiaStyle(network.net)), str(path))
-    loaded = load_inception(path, download=False)
-    assert loaded.kind == "nvidia"
+    loaded = load_inception(path, download=False, trust=True)  # a TorchScript file of unknown checksum
+    assert loaded.kind == "nvidia" and not loaded.verified
     with torch.inference_mode():
         assert (loaded(prepared_batch) - network(prepared_batch)).abs().max() < 1e-4
+
+
+def test_a_torchscript_file_of_unknown_checksum_is_refused_before_it_is_opened(
+    network, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """TorchScript runs code on load: only the official checksums load without --trust-inception."""
+    from reko.cli import main
+    from reko.eval import inception
+
+    path = tmp_path / "crafted.pt"
+    torch.jit.save(torch.jit.script(_NvidiaStyle(network.net)), str(path))
+    opened: list[str] = []
+    real_load = torch.jit.load
+    monkeypatch.setattr(torch.jit, "load", lambda f, *a, **k: opened.append(str(f)) or real_load(f, *a, **k))
+    with pytest.raises(RekoError, match=r"crafted\.pt: refused to load a TorchScript file.*--trust-inception"):
+        load_inception(path, download=False)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(2):
+        Image.new("RGB", (8, 8), (i, 0, 0)).save(folder / f"{i}.png")
+    assert main(["fid", str(folder), str(folder), "--inception", str(path), "--no-download"]) == 2
+    error = capsys.readouterr().err
+    assert "--trust-inception" in error and "Traceback" not in error
+    assert opened == []  # never handed to torch.jit.load
+    assert inception.TRUSTED_TORCHSCRIPT == {inception.SOURCES["features"].sha256}
+    assert load_inception(path, download=False, trust=True).kind == "nvidia" and len(opened) == 1
+
+
+def test_the_official_checksums_are_recorded_and_the_default_download_cannot_run_code() -> None:
+    from reko.eval import inception
+
+    pytorch_fid = inception.SOURCES["pytorch_fid"]
+    assert pytorch_fid.sha256 is not None and pytorch_fid.sha256.startswith(pytorch_fid.sha256_prefix or "-")
+    assert not pytorch_fid.torchscript and inception.DEFAULT_DOWNLOAD == "pytorch_fid"
+
+
+def test_trust_inception_is_explained_in_every_fid_command_help(capsys) -> None:
+    from reko.cli import main
+
+    for command in ("fid", "eval", "compare", "export", "demo"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--trust-inception" in text and "runs the code it carries when loaded" in text, command
 
 
 def test_find_inception_order_and_errors(inception_path: Path, tmp_path: Path, monkeypatch) -> None:

@@ -88,6 +88,7 @@ class DemoOptions:
     resume: bool = False
     fid: bool = True
     inception: Path | None = None
+    trust_inception: bool = False  # load a TorchScript Inception file of unknown checksum (runs its code)
     progress: bool = True
     latency_repeats: int = 30
 
@@ -257,7 +258,7 @@ def _extractor(options: DemoOptions, images: int) -> tuple[Any, list[str]]:
     from reko.eval.inception import load_inception
 
     try:
-        network = load_inception(options.inception, download=False)
+        network = load_inception(options.inception, download=False, trust=options.trust_inception)
     except RekoError as error:
         if options.inception is not None:
             raise  # a file the user named must work; only the automatic lookup may come up empty

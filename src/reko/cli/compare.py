@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 
+from reko.cli.inception_options import add_inception_file_arguments
 from reko.cli.run_options import add_set_argument
 
 HELP = "train several distillation methods identically and compare them in one table"
@@ -56,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=("paired", "fid"),
         help="metric groups: paired (PSNR/SSIM/L1), fid (FID/KID; runs Inception, slow on CPU)",
     )
-    parser.add_argument("--inception", metavar="FILE", default=None, help="FID Inception network file")
+    add_inception_file_arguments(parser)
     parser.add_argument("--latency-repeats", type=int, default=20, help="timed forward passes per model")
     parser.add_argument(
         "--latency-threads", type=int, default=None, help="torch threads while timing (default: current count)"
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         eval_target=args.eval_target,
         metrics=args.metrics,
         inception=args.inception,
+        trust_inception=args.trust_inception,
         latency_repeats=args.latency_repeats,
         latency_threads=args.latency_threads,
     )

@@ -25,6 +25,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from reko.cli.inception_options import add_inception_file_arguments
+
 HELP = "distil, evaluate, export and report on the shipped sample set (a few minutes, no download)"
 
 
@@ -40,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue the run in --out (or redo evaluation, export, report)"
     )
     parser.add_argument("--no-fid", action="store_true", help="skip FID/KID even if an Inception network is found")
-    parser.add_argument("--inception", metavar="FILE", type=Path, default=None, help="FID Inception network file")
+    add_inception_file_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         fid=not args.no_fid,
         inception=args.inception,
+        trust_inception=args.trust_inception,
         progress=not args.no_progress,
     )
     try:

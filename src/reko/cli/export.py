@@ -19,6 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from reko.cli.inception_options import add_inception_file_arguments
 from reko.errors import RekoError
 
 HELP = "export a checkpoint to ONNX / TorchScript (optionally INT8) and check it against PyTorch"
@@ -51,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     int8.add_argument("--no-equalize", action="store_true", help="skip InstanceNorm channel equalisation")
     int8.add_argument("--quality-count", type=int, default=100, help="test images for INT8 PSNR and FID/KID")
     int8.add_argument("--no-fid", action="store_true", help="skip FID/KID (PSNR only)")
-    int8.add_argument("--inception", type=Path, metavar="FILE", help="FID Inception network file")
+    add_inception_file_arguments(int8)
     check = parser.add_argument_group("parity check")
     check.add_argument("--test-images", type=Path, metavar="DIR", help="real images to compare on (None: see above)")
     check.add_argument("--parity-count", type=int, default=4, help="images per checked size")
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         quality_count=args.quality_count,
         fid=not args.no_fid,
         inception=args.inception,
+        trust_inception=args.trust_inception,
         threads=args.threads,
         rewrites=not args.no_rewrites,
     )

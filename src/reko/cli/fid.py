@@ -3,6 +3,8 @@
 DIR_A is the generated set, DIR_B the reference; DIR_B's features are cached (keyed by its
 files' contents, the network and the protocol). The network is TensorFlow's 2015-12-05
 InceptionV3 (--inception, $REKO_INCEPTION, the shared folder, the cache, or a download).
+A TorchScript Inception file runs code when loaded: one whose sha256 is not an official
+distribution's is refused unless --trust-inception is given (use only files you trust).
 Protocol `clean` resizes to 299 with PIL bicubic (clean-fid); `legacy` with bilinear
 F.interpolate (pytorch-fid, as GAN Compression and its successors). KID is the unbiased MMD
 with the cubic polynomial kernel, mean and std over seeded random subsets.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from reko.cli.inception_options import add_inception_file_arguments
 from reko.eval.features import default_workers
 from reko.eval.protocols import PROTOCOLS
 
@@ -31,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_inception_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by `reko fid` and `reko eval`."""
     parser.add_argument("--protocol", choices=PROTOCOLS, default="clean", help="resizing protocol to 299x299")
-    parser.add_argument("--inception", metavar="FILE", help="Inception weights (any of the 3 distributions)")
+    add_inception_file_arguments(parser)
     parser.add_argument("--no-download", action="store_true", help="never download the Inception network")
     parser.add_argument("--inception-batch", type=int, default=32, help="images per Inception call")
     parser.add_argument("--workers", type=int, default=default_workers(), help="image decoding workers (0: serial)")
@@ -51,7 +54,7 @@ def build_extractor(args: argparse.Namespace):  # noqa: ANN201 - keeps torch imp
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    network = load_inception(args.inception, download=not args.no_download)
+    network = load_inception(args.inception, download=not args.no_download, trust=args.trust_inception)
     return FeatureExtractor(
         network, args.protocol, batch_size=args.inception_batch, num_workers=args.workers, progress=not args.no_progress
     )

@@ -43,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend",
         choices=("torch", "onnx", "torchscript"),
         default="torch",
-        help="run --checkpoint in PyTorch, or an exported file (reko export) in ONNX Runtime / TorchScript",
+        help="run --checkpoint in PyTorch, or an exported file (reko export) in ONNX Runtime / TorchScript. "
+        "A TorchScript file runs the code it carries when loaded: use only files you exported or trust",
     )
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: torch's)")
 

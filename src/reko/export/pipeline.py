@@ -76,6 +76,7 @@ class ExportOptions:
     quality_count: int = 100
     fid: bool = True
     inception: Path | None = None
+    trust_inception: bool = False  # load a TorchScript Inception file of unknown checksum (runs its code)
     threads: int | None = None
     rewrites: bool = True
 
@@ -139,7 +140,13 @@ def export_checkpoint(checkpoint: PathLike, out: PathLike, options: ExportOption
             h, w = sizes[0]
             images = test.load(options.quality_count, h, w)
             report.int8_quality = int8_quality(
-                reference, runner, images, _describe_use(test, options.quality_count), options.inception, options.fid
+                reference,
+                runner,
+                images,
+                _describe_use(test, options.quality_count),
+                options.inception,
+                options.fid,
+                trust_inception=options.trust_inception,
             )
     return report
 

@@ -54,6 +54,7 @@ def int8_quality(
     inception: PathLike | None = None,
     fid: bool = True,
     batch_size: int = 4,
+    trust_inception: bool = False,
 ) -> Int8Quality:
     """Compare ``int8_forward`` with ``float_forward`` on ``images`` ``(N, 3, H, W)`` in [-1, 1].
 
@@ -72,12 +73,14 @@ def int8_quality(
     value = psnr(reference, candidate)
     if not fid:
         return Int8Quality(len(images), source, value, None, None, None, "FID/KID not computed")
-    distance = _inception_distance(reference, candidate, inception)
+    distance = _inception_distance(reference, candidate, inception, trust_inception)
     note = "FID is biased on fewer than 2048 images: read KID" if len(images) < 2048 else ""
     return Int8Quality(len(images), source, value, distance.fid, distance.kid_mean, distance.kid_std, note)
 
 
-def _inception_distance(reference: torch.Tensor, candidate: torch.Tensor, inception: PathLike | None) -> Any:
+def _inception_distance(
+    reference: torch.Tensor, candidate: torch.Tensor, inception: PathLike | None, trust: bool = False
+) -> Any:
     from reko.eval.features import FeatureExtractor
     from reko.eval.featureset import FeatureSet, compare
     from reko.eval.inception import load_inception
@@ -85,7 +88,7 @@ def _inception_distance(reference: torch.Tensor, candidate: torch.Tensor, incept
     if reference.shape[1] != 3:
         raise RekoError(f"FID/KID need RGB outputs, this generator has {reference.shape[1]} channels: pass fid=False")
     try:
-        network = load_inception(inception, download=False)
+        network = load_inception(inception, download=False, trust=trust)
     except RekoError as error:
         raise RekoError(f"{error} (or skip FID/KID with --no-fid)") from None
     extractor = FeatureExtractor(network, protocol="clean", batch_size=16, num_workers=0, progress=False)
