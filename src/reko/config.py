@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar, Union
 import yaml
 
 from reko.atomic import write_text_atomic
+from reko.config_values import check_values
 from reko.errors import RekoError
 
 T = TypeVar("T")
@@ -56,6 +57,12 @@ class DataConfig:
     val_root: str = ""
     val_size: int = 16
     num_workers: int = 2
+    # Decode every image once at the start and skip (with one warning) those that cannot be read,
+    # instead of stopping the run when a truncated image is reached, possibly hours in.
+    skip_bad: bool = False
+
+    def __post_init__(self) -> None:
+        check_values("data", self)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class DiscriminatorConfig:
     n_layers: int = 3
     norm: Literal["instance", "instance_affine", "batch", "none"] = "instance"
 
+    def __post_init__(self) -> None:
+        check_values("discriminator", self)
+
 
 @dataclass(frozen=True)
 class LossConfig:
@@ -102,6 +112,9 @@ class LossConfig:
     cycle_weight: float = 10.0  # CycleGAN: lambda_A = lambda_B
     identity_weight: float = 0.5  # CycleGAN: identity loss, relative to cycle_weight
     pool_size: int = 50  # CycleGAN: history of generated images shown to the discriminators
+
+    def __post_init__(self) -> None:
+        check_values("loss", self)
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,9 @@ class TrainConfig:
     eval_every: int = 200  # validation metric and *_best checkpoints; 0: only at the end
     eval_batches: int = 0  # 0: the whole validation split
 
+    def __post_init__(self) -> None:
+        check_values("train", self)
+
 
 @dataclass(frozen=True)
 class LogConfig:
@@ -132,6 +148,9 @@ class LogConfig:
     image_every: int = 100  # image grid PNG (and TensorBoard image); 0: never
     image_count: int = 4  # rows of the grid (validation images)
     progress: bool = True  # tqdm progress bar
+
+    def __post_init__(self) -> None:
+        check_values("log", self)
 
 
 @dataclass(frozen=True)

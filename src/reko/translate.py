@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
+from reko.atomic import ensure_writable_dir
 from reko.data.images import (
     check_aligned_size,
     is_image_file,
@@ -39,6 +40,10 @@ from reko.data.images import (
 )
 from reko.data.paired import check_direction
 from reko.errors import RekoError
+
+# The smallest padded side the generators accept: a ResNet's two stride-2 convolutions must leave
+# more than one pixel for its InstanceNorm (a U-Net pads to 2**num_downs >= 32 anyway).
+MIN_SIDE = 8
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 PathLike = str | os.PathLike[str]
@@ -299,17 +304,20 @@ def translate_files(
     """
     options = options or TranslateOptions()
     output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise RekoError(f"--output {output_dir} is an existing file: name a folder for the PNGs (created if missing)")
     inputs = collect_inputs(source, options.recursive)
     for path, relative in inputs:
         if (output_dir / relative).resolve() == path.resolve():
             raise RekoError(f"output {output_dir / relative} would overwrite its input: choose another --output folder")
     checked = screen(
         inputs,
-        lambda item: _check_input(item[0], options),
+        lambda item: _check_input(item[0], options, size_multiple),
         options.skip_bad,
         what="input images",
         name=lambda item: str(item[0]),
     )
+    ensure_writable_dir(output_dir, "--output folder")  # before any work: fail now, not after it
     groups: dict[tuple[int, int], list[tuple[Path, Path]]] = {}
     for item in checked:
         groups.setdefault(_input_size(item[0], options), []).append(item)
@@ -343,12 +351,19 @@ def _input_size(path: Path, options: TranslateOptions) -> tuple[int, int]:
     return (width // 2, height) if options.aligned else (width, height)
 
 
-def _check_input(path: Path, options: TranslateOptions) -> None:
+def _check_input(path: Path, options: TranslateOptions, size_multiple: int) -> None:
     # skip_bad decodes each image once up front; otherwise the header is enough here and a
     # truncated file stops the run when it is reached, naming the file.
     size = load_image(path).size if options.skip_bad else read_size(path)
     if options.aligned:
         check_aligned_size(size, path)
+        size = (size[0] // 2, size[1])
+    scaled = scaled_size(size, options.size) if options.size else size
+    if min(math.ceil(v / size_multiple) * size_multiple for v in scaled) < MIN_SIDE:
+        raise RekoError(
+            f"{path}: {size[0]}x{size[1]} is too small for this generator, which needs at least {MIN_SIDE}x{MIN_SIDE} "
+            f"pixels after padding to a multiple of {size_multiple}; pass --size {MIN_SIDE} (or more) to enlarge it"
+        )
 
 
 def _is_tiled(size: tuple[int, int], size_multiple: int, options: TranslateOptions) -> bool:

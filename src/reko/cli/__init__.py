@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from reko.errors import RekoError
+from reko.errors import RekoError, describe_os_error, one_line
 
 # Subcommand name -> module in reko.cli. Add a command by adding a module and one line here.
 COMMANDS: dict[str, str] = {
@@ -69,11 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except RekoError as error:
-        print(f"reko {args.command}: error: {error}", file=sys.stderr)
+        print(f"reko {args.command}: error: {one_line(error)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return 0
+    except OSError as error:  # the file system refused (permissions, a full disk): one line, no traceback
+        print(f"reko {args.command}: error: {describe_os_error(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"reko {args.command}: interrupted", file=sys.stderr)
         return 130

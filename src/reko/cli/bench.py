@@ -16,17 +16,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from reko.cli.values import COUNT, SIDE, THREADS, int_range
+
 HELP = "parameters, MACs, latency and memory of a student next to its teacher"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="student checkpoint")
     parser.add_argument("--teacher", required=True, help="teacher checkpoint (the ratios' reference)")
-    parser.add_argument("--size", type=int, default=256, help="input height and width")
-    parser.add_argument("--batch-size", type=int, default=1, help="images per call")
-    parser.add_argument("--threads", type=int, help="torch / ONNX Runtime intra-op threads (default: torch's)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    parser.add_argument("--repeats", type=int, default=10, help="timed calls")
+    parser.add_argument("--size", type=SIDE, default=256, help="input height and width")
+    parser.add_argument("--batch-size", type=COUNT, default=1, help="images per call")
+    parser.add_argument("--threads", type=THREADS, help="torch / ONNX Runtime intra-op threads (default: torch's)")
+    parser.add_argument("--warmup", type=int_range(0), default=3, help="untimed calls before timing")
+    parser.add_argument("--repeats", type=COUNT, default=10, help="timed calls")
     parser.add_argument(
         "--onnx", nargs="+", action="extend", default=[], metavar="FILE", help="exported models to time (repeatable)"
     )

@@ -19,6 +19,7 @@ import argparse
 
 from reko.cli.inception_options import add_inception_file_arguments
 from reko.cli.run_options import add_set_argument
+from reko.cli.values import COUNT, SIDE, THREADS, int_range
 
 HELP = "train several distillation methods identically and compare them in one table"
 
@@ -36,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--methods", type=_csv, default=("none", "output", "feature", "reko"), help="comma-separated method names"
     )
-    parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0 .. N-1) per method")
-    parser.add_argument("--steps", type=int, default=1000, help="training steps per run")
-    parser.add_argument("--size", type=int, default=256, help="training crop and evaluation size (pixels)")
-    parser.add_argument("--student-ngf", type=int, default=None, help="student base width (default: config's)")
+    parser.add_argument("--seeds", type=COUNT, default=3, help="number of seeds (0 .. N-1) per method")
+    parser.add_argument("--steps", type=COUNT, default=1000, help="training steps per run")
+    parser.add_argument("--size", type=SIDE, default=256, help="training crop and evaluation size (pixels)")
+    parser.add_argument("--student-ngf", type=COUNT, default=None, help="student base width (default: config's)")
     parser.add_argument("--config", metavar="YAML", default=None, help="distill config applied to every run")
     add_set_argument(
         parser, "config overrides for every run, e.g. train.batch_size=4 (not distill.method or train.seed)"
@@ -47,7 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eval-data", metavar="DIR", default=None, help="held-out images (default: the data's test split)"
     )
-    parser.add_argument("--eval-limit", type=int, default=None, help="evaluate on the first N held-out images")
+    parser.add_argument(
+        "--eval-limit",
+        type=int_range(2, note=" (FID needs two images)"),
+        default=None,
+        help="evaluate on the first N held-out images",
+    )
     parser.add_argument(
         "--eval-target", metavar="DIR", default=None, help="real target-domain images for FID/KID vs real"
     )
@@ -58,9 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="metric groups: paired (PSNR/SSIM/L1), fid (FID/KID; runs Inception, slow on CPU)",
     )
     add_inception_file_arguments(parser)
-    parser.add_argument("--latency-repeats", type=int, default=20, help="timed forward passes per model")
+    parser.add_argument("--latency-repeats", type=COUNT, default=20, help="timed forward passes per model")
     parser.add_argument(
-        "--latency-threads", type=int, default=None, help="torch threads while timing (default: current count)"
+        "--latency-threads", type=THREADS, default=None, help="torch threads while timing (default: current count)"
     )
 
 

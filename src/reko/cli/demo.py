@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from reko.cli.inception_options import add_inception_file_arguments
+from reko.cli.values import COUNT, THREADS
 
 HELP = "distil, evaluate, export and report on the shipped sample set (a few minutes, no download)"
 
@@ -33,10 +34,14 @@ HELP = "distil, evaluate, export and report on the shipped sample set (a few min
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="RUN_DIR", type=Path, default=Path("runs/demo"), help="run folder to create")
     parser.add_argument(
-        "--steps", metavar="N", type=int, default=None, help="distillation steps (None: 1000, or a resumed run's own)"
+        "--steps", metavar="N", type=COUNT, default=None, help="distillation steps (None: 1000, or a resumed run's own)"
     )
     parser.add_argument(
-        "--threads", metavar="N", type=int, default=1, help="CPU threads (2 is faster only on an idle 2-core machine)"
+        "--threads",
+        metavar="N",
+        type=THREADS,
+        default=1,
+        help="CPU threads (2 is faster only on an idle 2-core machine)",
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out (or redo evaluation, export, report)"

@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from reko.atomic import ensure_writable_dir
 from reko.cli.fid import add_inception_arguments, build_extractor
+from reko.cli.values import COUNT, MAX_SIDE, int_range
 from reko.errors import RekoError
 
 HELP = "evaluate a generator: FID/KID, PSNR/SSIM/L1, fidelity to a teacher, mIoU"
@@ -35,9 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics", help="comma list of fid,kid,psnr,ssim,l1,stlpips,miou (default: what the data allows)"
     )
-    parser.add_argument("--size", type=int, default=256, help="resize images to SIZE x SIZE; 0 keeps their size")
-    parser.add_argument("--batch-size", type=int, default=4, help="images per generator call")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N inputs")
+    parser.add_argument(
+        "--size",
+        type=int_range(0, MAX_SIDE, " (pixels; 0 keeps their size)"),
+        default=256,
+        help="resize images to SIZE x SIZE; 0 keeps their size",
+    )
+    parser.add_argument("--batch-size", type=COUNT, default=4, help="images per generator call")
+    parser.add_argument("--limit", type=COUNT, help="evaluate only the first N inputs")
     parser.add_argument("--out", default="eval.json", help="where to write the report: a .json file, or a folder")
     parser.add_argument("--labels", help="'input' or a folder of label maps (for miou)")
     parser.add_argument("--label-format", choices=("color", "ids", "trainids"), default="color", help="label map files")
@@ -77,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     metrics = resolve_metrics(config, args.teacher is not None)  # fail on bad flags before loading anything
+    out = Path(args.out) if args.out.endswith(".json") else Path(args.out) / "eval.json"
+    ensure_writable_dir(out.parent, "--out folder")  # before the work whose result it keeps
     extractor = build_extractor(args) if {"fid", "kid"} & set(metrics) else None
     segmenter = None
     if "miou" in metrics:
@@ -86,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
     report = api.evaluate(
         args.checkpoint, config, teacher=args.teacher, device=args.device, extractor=extractor, segmenter=segmenter
     )
-    out = Path(args.out) if args.out.endswith(".json") else Path(args.out) / "eval.json"
+    print(format_results(report))  # first: a failed write below must not lose the numbers
     write_json(out, report)
-    print(format_results(report))
     print(f"wrote {out}")
     return 0

@@ -19,7 +19,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from reko.atomic import ensure_writable_dir
 from reko.cli.inception_options import add_inception_file_arguments
+from reko.cli.values import COUNT, SIDE, THREADS
 from reko.errors import RekoError
 
 HELP = "export a checkpoint to ONNX / TorchScript (optionally INT8) and check it against PyTorch"
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("onnx", "torchscript"), default="onnx", help="what to export to")
     parser.add_argument("--out", required=True, type=Path, help="the exported file (.onnx or .pt)")
     sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--size", type=int, default=256, help="fixed input height and width (dynamic: checked at 256)")
+    sizes.add_argument("--size", type=SIDE, default=256, help="fixed input height and width (dynamic: checked at 256)")
     sizes.add_argument("--dynamic", action="store_true", help="any height/width that is a multiple of the factor")
     parser.add_argument(
         "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (11-17 use the TorchScript exporter)"
@@ -45,20 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     int8 = parser.add_argument_group("INT8 (ONNX only)")
     int8.add_argument("--int8", action="store_true", help="static INT8 quantisation with ONNX Runtime")
     int8.add_argument("--calibration", type=Path, metavar="DIR", help="images to calibrate activation ranges on")
-    int8.add_argument("--calibration-count", type=int, default=32, help="calibration images used (first N, sorted)")
+    int8.add_argument("--calibration-count", type=COUNT, default=32, help="calibration images used (first N, sorted)")
     int8.add_argument("--calibration-method", choices=CALIBRATION_METHODS, default="percentile", help="range estimator")
     int8.add_argument("--activation-type", choices=ACTIVATION_TYPES, default="int8", help="activation integer type")
     int8.add_argument("--quant-format", choices=QUANT_FORMATS, default="qdq", help="ONNX quantised graph form")
     int8.add_argument("--no-equalize", action="store_true", help="skip InstanceNorm channel equalisation")
-    int8.add_argument("--quality-count", type=int, default=100, help="test images for INT8 PSNR and FID/KID")
+    int8.add_argument("--quality-count", type=COUNT, default=100, help="test images for INT8 PSNR and FID/KID")
     int8.add_argument("--no-fid", action="store_true", help="skip FID/KID (PSNR only)")
     add_inception_file_arguments(int8)
     check = parser.add_argument_group("parity check")
     check.add_argument("--test-images", type=Path, metavar="DIR", help="real images to compare on (None: see above)")
-    check.add_argument("--parity-count", type=int, default=4, help="images per checked size")
+    check.add_argument("--parity-count", type=COUNT, default=4, help="images per checked size")
     check.add_argument("--max-abs-diff", type=float, default=FLOAT_MAX_ABS, help="float tolerance on |output diff|")
     check.add_argument("--min-psnr", type=float, default=INT8_MIN_PSNR, help="INT8 tolerance: PSNR vs float, dB")
-    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (None: torch's)")
+    parser.add_argument("--threads", type=THREADS, help="ONNX Runtime intra-op threads (None: torch's)")
     parser.add_argument("--no-rewrites", action="store_true", help="export the graph as built (no head phase split)")
     parser.add_argument("--report", type=Path, metavar="FILE", help="also write the report as JSON")
 
@@ -72,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format != "onnx" and args.exporter != "auto":
         raise RekoError("--exporter applies to --format onnx only")
+    if args.out.is_dir():
+        raise RekoError(f"--out {args.out} is a folder: name the exported file (e.g. {args.out / 'student.onnx'})")
+    ensure_writable_dir(args.out.parent, "--out folder")  # before the export, not after it
+    if args.report:
+        ensure_writable_dir(Path(args.report).parent, "--report folder")
     options = ExportOptions(
         format=args.format,
         size=args.size,

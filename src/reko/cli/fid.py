@@ -16,6 +16,7 @@ import argparse
 import json
 
 from reko.cli.inception_options import add_inception_file_arguments
+from reko.cli.values import COUNT, THREADS, int_range
 from reko.eval.features import default_workers
 from reko.eval.protocols import PROTOCOLS
 
@@ -36,13 +37,20 @@ def add_inception_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", choices=PROTOCOLS, default="clean", help="resizing protocol to 299x299")
     add_inception_file_arguments(parser)
     parser.add_argument("--no-download", action="store_true", help="never download the Inception network")
-    parser.add_argument("--inception-batch", type=int, default=32, help="images per Inception call")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="image decoding workers (0: serial)")
-    parser.add_argument("--kid-subsets", type=int, default=100, help="KID subsets")
-    parser.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size (capped at set sizes)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the KID subsets")
+    parser.add_argument("--inception-batch", type=COUNT, default=32, help="images per Inception call")
+    parser.add_argument(
+        "--workers", type=int_range(0), default=default_workers(), help="image decoding workers (0: serial)"
+    )
+    parser.add_argument("--kid-subsets", type=COUNT, default=100, help="KID subsets")
+    parser.add_argument(
+        "--kid-subset-size",
+        type=int_range(2, note=" (the unbiased MMD needs two images)"),
+        default=1000,
+        help="KID subset size (capped at set sizes)",
+    )
+    parser.add_argument("--seed", type=int_range(0), default=0, help="seed of the KID subsets")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write cached reference features")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--threads", type=THREADS, help="torch threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 

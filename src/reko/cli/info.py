@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from reko.cli.values import SIDE
 from reko.eval.macs import count_macs, count_parameters
 from reko.models import load_generator
 
@@ -19,7 +20,7 @@ HELP = "architecture, parameters and MACs of a generator checkpoint"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="generator checkpoint (.safetensors or pix2pix/CycleGAN .pth)")
-    parser.add_argument("--size", type=int, default=256, help="input height and width for MAC counting")
+    parser.add_argument("--size", type=SIDE, default=256, help="input height and width for MAC counting")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 

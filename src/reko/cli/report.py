@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 
+from reko.cli.values import COUNT, SIDE, int_range
+
 HELP = "write an HTML report (tables, images, attention maps, curves) of a run or comparison folder"
 
 
@@ -27,18 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="input images for the grids; if not given, those the run was evaluated on, else its validation images",
     )
-    parser.add_argument("--num-images", metavar="N", type=int, default=4, help="images in the side-by-side grids")
+    parser.add_argument("--num-images", metavar="N", type=COUNT, default=4, help="images in the side-by-side grids")
     parser.add_argument(
         "--size",
         metavar="N",
-        type=int,
+        type=SIDE,
         default=None,
         help="square image side; if not given, the evaluation size or the run's data.crop_size",
     )
     parser.add_argument(
         "--latency-repeats",
         metavar="N",
-        type=int,
+        type=int_range(0),
         default=5,
         help="timed runs per network when the report measures costs itself; 0 skips latency",
     )

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from reko.cli.values import int_range
 from reko.errors import RekoError
 
 if TYPE_CHECKING:  # the run machinery imports torch: only when the command runs
@@ -21,7 +22,9 @@ def add_run_arguments(parser: argparse.ArgumentParser, set_example: str) -> None
     parser.add_argument("--config", metavar="YAML", default=None, help="config file (overrides the defaults)")
     add_set_argument(parser, f"config overrides, e.g. {set_example}")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None, help="continue a stopped run from its state")
-    parser.add_argument("--stop-at", metavar="STEP", type=int, default=None, help="stop (resumably) after this step")
+    parser.add_argument(
+        "--stop-at", metavar="STEP", type=int_range(0), default=None, help="stop (resumably) after this step"
+    )
 
 
 def add_set_argument(parser: argparse.ArgumentParser, help_text: str) -> None:

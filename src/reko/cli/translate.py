@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 
+from reko.cli.values import COUNT, SIDE, THREADS, int_range
 from reko.translate import DEFAULT_MAX_PIXELS, TranslateOptions
 
 HELP = "translate an image or a folder of images with a generator checkpoint"
@@ -28,13 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--direction", choices=("AtoB", "BtoA"), default="AtoB", help="which half of --aligned inputs")
     parser.add_argument("--aligned", action="store_true", help="inputs are pix2pix side-by-side A|B images")
     sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--size", type=int, metavar="N", help="resize the shorter side to N, translate, resize back")
+    sizes.add_argument("--size", type=SIDE, metavar="N", help="resize the shorter side to N, translate, resize back")
     sizes.add_argument("--keep-size", action="store_true", help="translate at the original size (the default)")
-    parser.add_argument("--batch-size", type=int, default=1, help="same-size images per call (tiles when tiling)")
-    parser.add_argument("--tile", type=int, metavar="N", help="translate in overlapping NxN tiles")
-    parser.add_argument("--overlap", type=int, metavar="N", help="tile overlap in pixels (default: tile/4)")
+    parser.add_argument("--batch-size", type=COUNT, default=1, help="same-size images per call (tiles when tiling)")
+    parser.add_argument("--tile", type=SIDE, metavar="N", help="translate in overlapping NxN tiles")
+    parser.add_argument("--overlap", type=int_range(0), metavar="N", help="tile overlap in pixels (default: tile/4)")
     parser.add_argument(
-        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="tile images with more pixels than this"
+        "--max-pixels", type=COUNT, default=DEFAULT_MAX_PIXELS, help="tile images with more pixels than this"
     )
     parser.add_argument("--recursive", action="store_true", help="include sub-folders, mirrored in --output")
     parser.add_argument("--skip-bad", action="store_true", help="skip unreadable images with a warning")
@@ -46,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run --checkpoint in PyTorch, or an exported file (reko export) in ONNX Runtime / TorchScript. "
         "A TorchScript file runs the code it carries when loaded: use only files you exported or trust",
     )
-    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads (default: torch's)")
+    parser.add_argument("--threads", type=THREADS, help="ONNX Runtime intra-op threads (default: torch's)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from reko.api import distill
-from reko.atomic import write_text_atomic
+from reko.atomic import ensure_writable_dir, write_text_atomic
 from reko.compare.evaluation import Evaluator, load_eval_images
 from reko.compare.settings import CompareSettings, default_eval_data
 from reko.compare.table import markdown_report, method_row, teacher_row
@@ -69,20 +69,35 @@ def run_dir(out: str | Path, method: str, seed: int) -> Path:
 
 
 def check_settings(settings: CompareSettings) -> None:
-    """Record the training settings in a new folder; refuse a folder trained differently."""
+    """Refuse a folder whose runs were trained with other settings (nothing is written here).
+
+    Recorded settings whose folder holds no trained state (a start that failed, e.g. on a bad
+    teacher) lock nothing: they are replaced by `record_settings` once this start gets going.
+    """
     path = Path(settings.out) / SETTINGS_FILE
     current = settings.training_fingerprint()
-    if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        changed = sorted(key for key in current if saved.get(key) != current[key])
-        if changed:
-            details = "; ".join(f"{key}: {saved.get(key)!r} -> {current[key]!r}" for key in changed)
-            raise RekoError(
-                f"{settings.out} holds a comparison trained with other settings ({details}); "
-                "use another --out, or the same settings to resume it"
-            )
-    else:
-        write_json(path, current)
+    if not path.is_file() or not _anything_trained(Path(settings.out)):
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    changed = sorted(key for key in current if saved.get(key) != current[key])
+    if changed:
+        details = "; ".join(f"{key}: {saved.get(key)!r} -> {current[key]!r}" for key in changed)
+        raise RekoError(
+            f"{settings.out} holds a comparison trained with other settings ({details}); "
+            "use another --out, or the same settings to resume it"
+        )
+
+
+def record_settings(settings: CompareSettings) -> None:
+    """Write the training settings, once the start has loaded the teacher and the images."""
+    path = Path(settings.out) / SETTINGS_FILE
+    if not path.is_file() or not _anything_trained(Path(settings.out)):
+        write_json(path, settings.training_fingerprint())
+
+
+def _anything_trained(out: Path) -> bool:
+    runs = out / "runs"
+    return runs.is_dir() and any(runs.glob(f"*/*/{STATE_FILE}"))
 
 
 def train_run(
@@ -156,7 +171,7 @@ def _teacher_metrics(evaluator: Evaluator, out: Path, fingerprint: str) -> dict[
 def compare(settings: CompareSettings, log: Callable[[str], None] = _stderr) -> ComparisonResult:
     """Run the comparison described by ``settings`` (resuming what a previous call left) and
     write ``comparison.json`` and ``comparison.md`` into ``settings.out``."""
-    out = Path(settings.out)
+    out = ensure_writable_dir(settings.out, "comparison folder")
     check_settings(settings)
     mode = resolve_mode(settings.run_config(settings.methods[0], 0, run_dir(out, settings.methods[0], 0)))
     if mode == "cyclegan":
@@ -169,6 +184,7 @@ def compare(settings: CompareSettings, log: Callable[[str], None] = _stderr) -> 
         eval_data, settings.size, mode == "paired", direction, teacher.spec.size_multiple, settings.eval_limit
     )
     evaluator = Evaluator(settings, images, teacher, settings.eval_target)
+    record_settings(settings)  # only now: a start that failed above must not lock the folder
     log(
         f"reko compare: {len(settings.methods)} methods x {settings.seeds} seeds, {settings.steps} steps each; "
         f"evaluating on {len(images.inputs)} images of {eval_data}"

@@ -97,6 +97,8 @@ def kernel_inception_distance(
 ) -> tuple[float, float]:
     """KID between two ``(N, D)`` feature sets: ``(mean, std)`` of the unbiased MMD^2 over subsets."""
     n1, n2 = len(features1), len(features2)
+    if subset_size < 2:
+        raise RekoError(f"the KID subset size must be >= 2 (the unbiased MMD needs two images), got {subset_size}")
     m = min(subset_size, n1, n2)
     if m < 2:
         raise RekoError(f"KID needs at least 2 images in each set, got {n1} and {n2}")

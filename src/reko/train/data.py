@@ -65,31 +65,37 @@ def _with(dataset: Any, **attributes: Any) -> Any:
 
 
 def build_datasets(data: DataConfig, layout: str, seed: int, size_multiple: int = 4) -> tuple[Any, Any]:
-    """``(train_set, val_set)`` for ``layout`` in `LAYOUTS`."""
+    """``(train_set, val_set)`` for ``layout`` in `LAYOUTS`.
+
+    With ``data.skip_bad`` every image is decoded once here and unreadable ones are skipped with
+    one warning; without it only headers are read, and a truncated image stops the run when it is
+    reached, with an error naming it and this option.
+    """
+    bad = data.skip_bad
     if not data.root:
         raise RekoError("no data: set data.root (or pass --data DIR)")
     train_tf, val_tf = train_transform(data, size_multiple), val_transform(data, size_multiple)
     root = Path(data.root)
     if layout == "folder":
-        train = ImageFolderDataset(root, train_tf, recursive=data.recursive, seed=seed)
+        train = ImageFolderDataset(root, train_tf, recursive=data.recursive, skip_bad=bad, seed=seed)
         if data.val_root:
-            return train, ImageFolderDataset(data.val_root, val_tf, recursive=data.recursive)
+            return train, ImageFolderDataset(data.val_root, val_tf, recursive=data.recursive, skip_bad=bad)
         kept, held = hold_out(train.paths, data.val_size)
         return _with(train, paths=kept), _with(train, paths=held, transform=val_tf)
     if layout == "paired":
-        train = PairedImageDataset(root, "train", data.direction, train_tf, seed=seed)
+        train = PairedImageDataset(root, "train", data.direction, train_tf, skip_bad=bad, seed=seed)
         if data.val_root:
-            return train, PairedImageDataset(data.val_root, None, data.direction, val_tf)
+            return train, PairedImageDataset(data.val_root, None, data.direction, val_tf, skip_bad=bad)
         if (root / "val").is_dir():
-            return train, PairedImageDataset(root, "val", data.direction, val_tf)
+            return train, PairedImageDataset(root, "val", data.direction, val_tf, skip_bad=bad)
         kept, held = hold_out(train.pairs, data.val_size)
         return _with(train, pairs=kept), _with(train, pairs=held, transform=val_tf)
     if layout == "unpaired":
-        train = UnpairedImageDataset(root, "train", train_tf, seed=seed)
+        train = UnpairedImageDataset(root, "train", train_tf, skip_bad=bad, seed=seed)
         if data.val_root:
-            return train, UnpairedImageDataset(data.val_root, "val", val_tf, serial=True)
+            return train, UnpairedImageDataset(data.val_root, "val", val_tf, serial=True, skip_bad=bad)
         if (root / "valA").is_dir() and (root / "valB").is_dir():
-            return train, UnpairedImageDataset(root, "val", val_tf, serial=True)
+            return train, UnpairedImageDataset(root, "val", val_tf, serial=True, skip_bad=bad)
         kept_a, held_a = hold_out(train.paths_a, data.val_size)
         kept_b, held_b = hold_out(train.paths_b, data.val_size)
         val = _with(train, paths_a=held_a, paths_b=held_b, transform=val_tf, serial=True)

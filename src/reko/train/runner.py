@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from reko.atomic import ensure_writable_dir
 from reko.config import from_dict, read_yaml, save_config, set_nested
 from reko.errors import RekoError
 from reko.gan.trainable import Trainable
@@ -59,6 +60,11 @@ def check_out_dir(out_dir: str | os.PathLike[str] | None, resume: bool) -> Path:
         raise RekoError(f"cannot resume {out}: it has no {STATE_FILE} (the run never saved)")
     if not resume and (out / STATE_FILE).exists():
         raise RekoError(f"{out} already holds a run; resume it with --resume {out} or choose another folder")
+    if not resume and out.is_dir() and any(out.iterdir()):
+        # Not a run that can be resumed: its files (checkpoints, config.yaml, logs) would be replaced or mixed.
+        what = "a run that never saved its state" if (out / CONFIG_FILE).is_file() else "files"
+        raise RekoError(f"{out} is not empty (it holds {what}): choose a new or empty folder, or delete it")
+    ensure_writable_dir(out, "run folder")  # a read-only destination fails now, not at the first save
     return out
 
 

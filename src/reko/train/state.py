@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reko.atomic import atomic_path
+from reko.atomic import atomic_path, disk_full, is_disk_full
 from reko.errors import RekoError
 
 
@@ -52,8 +52,14 @@ def seed_everything(seed: int) -> None:
 
 def save_state(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """``torch.save`` to a temporary file, then rename: a kill mid-write keeps the previous state."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        try:
+            torch.save(state, tmp)
+        except (OSError, RuntimeError) as error:  # torch reports a full disk as "file write failed"
+            if is_disk_full(error, target.parent):
+                raise disk_full(target, error) from None
+            raise
 
 
 def load_state(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:

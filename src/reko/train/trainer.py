@@ -38,7 +38,7 @@ from tqdm import tqdm
 
 from reko.config import LogConfig, TrainConfig
 from reko.data.images import save_png
-from reko.errors import RekoError
+from reko.errors import RekoError, one_line
 from reko.gan.trainable import Batch, Trainable
 from reko.models import save_generator
 from reko.train.distributed import DistContext, any_process, average_gradients, broadcast_module, gather_objects
@@ -218,7 +218,7 @@ class Trainer:
                 batches = iter(self._loader(self.train_set, sampler))
                 while self.step < end:
                     fetch = time.perf_counter()
-                    batch = to_device(next(batches), self.device, cfg.channels_last)
+                    batch = to_device(self._next_batch(batches), self.device, cfg.channels_last)
                     window["data"] += time.perf_counter() - fetch
                     parts = self.train_step(batch)
                     self.step += 1
@@ -247,6 +247,22 @@ class Trainer:
             best_step=self.best_step,
             checkpoints=dict(self.checkpoints),
         )
+
+    def _next_batch(self, batches: Iterator[Batch]) -> Batch:
+        """The next batch; an unreadable image saves the state of the last step and stops the run
+        with one error naming the file (the run resumes once the file is fixed or removed)."""
+        try:
+            return next(batches)
+        except RekoError as error:
+            saved = ""
+            if self.context.world_size == 1:  # saving is collective: the other processes are not here
+                if self.step % self.config.save_every != 0 or not (self.out_dir / STATE_FILE).exists():
+                    self._save()
+                saved = f" The state of step {self.step} is saved: fix or remove the file and --resume {self.out_dir}."
+            raise RekoError(
+                f"{one_line(error)}.{saved} Or set data.skip_bad=true to check every image at the start and skip "
+                "unreadable ones"
+            ) from None
 
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         """One generator update and one discriminator update; returns the named loss parts."""
