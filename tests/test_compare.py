@@ -126,7 +126,7 @@ def test_same_seed_same_initial_networks_and_data_whatever_the_method(
                 "seed": train.seed,
             }
 
-        def fit(self, resume: bool = False, stop_at: int | None = None) -> Any:
+        def fit(self, resume: bool = False, stop_at: int | None = None, on_start: Any = None) -> Any:
             raise _Stop
 
     monkeypatch.setattr(train_run, "Trainer", Capture)

@@ -69,6 +69,11 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+# The name prefix of the file `ensure_writable_dir` creates and removes at once (other processes
+# of a multi-process run may see it in passing).
+WRITE_PROBE = ".reko-write-check."
+
+
 def ensure_writable_dir(folder: str | os.PathLike[str], what: str = "output folder") -> Path:
     """Create ``folder`` (and its parents) and check that a file can be written in it, or raise
     one `RekoError` naming it: commands call this before any work, so that a read-only or
@@ -78,7 +83,7 @@ def ensure_writable_dir(folder: str | os.PathLike[str], what: str = "output fold
         raise RekoError(f"{what} {folder} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".reko-write-check.", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=WRITE_PROBE, dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as error:

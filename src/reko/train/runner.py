@@ -14,12 +14,13 @@ from typing import Any
 
 import torch
 
-from reko.atomic import ensure_writable_dir
+from reko.atomic import WRITE_PROBE, ensure_writable_dir
 from reko.config import from_dict, read_yaml, save_config, set_nested
 from reko.errors import RekoError
 from reko.gan.trainable import Trainable
 from reko.train.data import build_datasets
 from reko.train.distributed import DistContext, init_distributed, shutdown_distributed
+from reko.train.resuming import absolute_paths, check_resume, record_resume
 from reko.train.state import seed_everything, set_deterministic
 from reko.train.trainer import STATE_FILE, Trainer
 
@@ -60,7 +61,7 @@ def check_out_dir(out_dir: str | os.PathLike[str] | None, resume: bool) -> Path:
         raise RekoError(f"cannot resume {out}: it has no {STATE_FILE} (the run never saved)")
     if not resume and (out / STATE_FILE).exists():
         raise RekoError(f"{out} already holds a run; resume it with --resume {out} or choose another folder")
-    if not resume and out.is_dir() and any(out.iterdir()):
+    if not resume and out.is_dir() and any(not p.name.startswith(WRITE_PROBE) for p in out.iterdir()):
         # Not a run that can be resumed: its files (checkpoints, config.yaml, logs) would be replaced or mixed.
         what = "a run that never saved its state" if (out / CONFIG_FILE).is_file() else "files"
         raise RekoError(f"{out} is not empty (it holds {what}): choose a new or empty folder, or delete it")
@@ -76,7 +77,13 @@ def run_trainer(
     resume: bool,
     stop_at: int | None,
 ) -> tuple[RunResult, Trainable]:
-    """Start processes and seeds, build the trainable and the datasets, write config.yaml, train."""
+    """Start processes and seeds, build the trainable and the datasets, write config.yaml, train.
+
+    A resume is checked first (`reko.train.resuming.check_resume`) and writes nothing until its
+    state has loaded: a resume that fails leaves the run as it was.
+    """
+    config = absolute_paths(config)  # stored absolute: --resume works from any working directory
+    changed = check_resume(out_dir / CONFIG_FILE, config) if resume else {}
     threads = torch.get_num_threads()
     if config.train.threads > 0:
         # One thread per process is much faster when processes share cores (torchrun on a CPU,
@@ -94,13 +101,16 @@ def run_trainer(
                 "generator needs; change data.crop_size (and data.load_size)"
             )
         train_set, val_set = build_datasets(config.data, layout, config.train.seed, size_multiple)
-        if context.is_main:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            save_config(config, out_dir / CONFIG_FILE)
+
+        def started(step: int) -> None:  # the state has loaded (or the run is new): now write
+            if context.is_main:
+                record_resume(out_dir, step, changed)
+                save_config(config, out_dir / CONFIG_FILE)
+
         trainer = Trainer(
             trainable, train_set, val_set, config.train, config.log, out_dir, context, config.data.num_workers
         )
-        fit = trainer.fit(resume=resume, stop_at=stop_at)
+        fit = trainer.fit(resume=resume, stop_at=stop_at, on_start=started)
     finally:
         shutdown_distributed()
         torch.set_num_threads(threads)

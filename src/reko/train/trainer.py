@@ -23,11 +23,9 @@ Files in the run folder (``out_dir``)::
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from reko.atomic import remove_stale_temporaries
 from reko.config import LogConfig, TrainConfig
 from reko.data.images import save_png
 from reko.errors import RekoError, one_line
@@ -43,11 +42,12 @@ from reko.gan.trainable import Batch, Trainable
 from reko.models import save_generator
 from reko.train.distributed import DistContext, any_process, average_gradients, broadcast_module, gather_objects
 from reko.train.images import make_grid
+from reko.train.logs import append_scalars, open_logs
 from reko.train.sampler import EpochIndexed, StepBatchSampler
+from reko.train.signals import StopSignals
 from reko.train.state import capture_rng, load_state, restore_rng, save_state, seed_everything
 
 STATE_FILE = "state.pt"
-SCALARS_FILE = "scalars.jsonl"
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # _PRIVATE_GENERATOR: every DataLoader here gets its own torch.Generator, because creating a
 # loader's iterator otherwise draws a seed from the global torch RNG, whose state is part of the
@@ -85,29 +85,6 @@ def to_device(batch: Batch, device: torch.device, channels_last: bool) -> Batch:
                 value = value.contiguous(memory_format=torch.channels_last)
         moved[key] = value
     return moved
-
-
-class _StopSignals:
-    """Turns SIGINT / SIGTERM into a request to stop after the current step (a second SIGINT aborts)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopSignals:
-        with contextlib.suppress(ValueError):  # signals can only be handled in the main thread
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 class Trainer:
@@ -188,10 +165,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def fit(self, resume: bool = False, stop_at: int | None = None) -> FitResult:
+    def fit(
+        self, resume: bool = False, stop_at: int | None = None, on_start: Callable[[int], None] | None = None
+    ) -> FitResult:
         """Train until ``train.steps`` (or ``stop_at``, or a stop signal); returns what happened.
 
         ``resume``: continue from ``out_dir/state.pt`` (weights, optimisers, schedules, RNGs, step).
+        ``on_start(step)``: called once the state has loaded (or the networks are initialised),
+        before anything is written into ``out_dir``: a resume whose state does not load writes nothing.
         """
         cfg, ctx = self.config, self.context
         self.prepare()
@@ -200,6 +181,8 @@ class Trainer:
         else:
             broadcast_module(self.trainable, ctx)
             seed_everything(cfg.seed + ctx.rank)  # processes draw different random numbers from here on
+        if on_start is not None:
+            on_start(self.step)
         end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
         writer = self._open_logs(resume)
         grid_batch = self._grid_batch()
@@ -214,7 +197,7 @@ class Trainer:
         self.trainable.train()
         window = {"start": time.perf_counter(), "data": 0.0, "steps": 0}
         try:
-            with _StopSignals() as signals:
+            with StopSignals() as signals:
                 batches = iter(self._loader(self.train_set, sampler))
                 while self.step < end:
                     fetch = time.perf_counter()
@@ -378,22 +361,15 @@ class Trainer:
     def _open_logs(self, resume: bool) -> Any:
         if not self.context.is_main:
             return None
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        scalars = self.out_dir / SCALARS_FILE
-        if resume and scalars.exists():  # drop what was logged after the state we resume from
-            lines = scalars.read_text(encoding="utf-8").splitlines()
-            kept = [line for line in lines if line and json.loads(line).get("step", 0) <= self.step]
-            scalars.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        from torch.utils.tensorboard import SummaryWriter  # slow import: only on the writing process
-
-        return SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step if resume else None)
+        remove_stale_temporaries(self.out_dir)  # what writes killed mid-way left (up to a full-size state)
+        remove_stale_temporaries(self.out_dir / "images")
+        return open_logs(self.out_dir, self.step if resume else None)
 
     def _log_scalars(self, writer: Any, scalars: dict[str, float]) -> None:
         if writer is not None:
             for name, value in scalars.items():
                 writer.add_scalar(name, value, self.step)
-        with (self.out_dir / SCALARS_FILE).open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"step": self.step, **scalars}) + "\n")
+        append_scalars(self.out_dir, self.step, scalars)
 
     def _save_generators(self, tag: str) -> None:
         metadata = {**self.trainable.checkpoint_metadata(), "step": str(self.step), "checkpoint": tag}
@@ -422,13 +398,18 @@ class Trainer:
         self._save_generators("latest")
 
     def _load(self) -> None:
-        state = load_state(self.out_dir / STATE_FILE)  # on CPU: optimisers move their state to the parameters
-        self.trainable.load_state_dict(state["trainable"])
-        for name, opt in self.optimisers.items():
-            opt.load_state_dict(state["optimisers"][name])
-        for name, sched in self.schedulers.items():
-            sched.load_state_dict(state["schedulers"][name])
-        self.scaler.load_state_dict(state["scaler"])
+        path = self.out_dir / STATE_FILE
+        state = load_state(path)  # on CPU: optimisers move their state to the parameters
+        try:
+            self.trainable.load_state_dict(state["trainable"])
+            for name, opt in self.optimisers.items():
+                opt.load_state_dict(state["optimisers"][name])
+            for name, sched in self.schedulers.items():
+                sched.load_state_dict(state["schedulers"][name])
+            self.scaler.load_state_dict(state["scaler"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise RekoError(f"{path} does not fit this run's networks ({reason[:300]}); nothing was changed") from None
         self.step = int(state["step"])
         self.best_value, self.best_step = state["best"]["value"], state["best"]["step"]
         self.metrics = dict(state.get("metrics", {}))
