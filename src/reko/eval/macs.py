@@ -13,8 +13,10 @@ MACs at 256x256; under ``true`` it reads 49.6G.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,6 +45,17 @@ def count_macs(model: nn.Module, size: int | tuple[int, int] = 256, in_channels:
         totals["true"] += true
         totals["field"] += field
 
+    # The counts need shapes only: a copy on the meta device computes them without memory or time
+    # (a 4096 x 4096 input costs what 256 x 256 does); a module meta cannot run falls back to a real pass.
+    try:
+        _forward_with_hook(copy.deepcopy(model).to("meta"), hook, (1, in_channels, height, width))
+    except (NotImplementedError, RuntimeError):
+        totals.update(true=0, field=0)
+        _forward_with_hook(model, hook, (1, in_channels, height, width))
+    return MacCount(true=totals["true"], field=totals["field"])
+
+
+def _forward_with_hook(model: nn.Module, hook: Any, shape: tuple[int, int, int, int]) -> None:
     handles = [m.register_forward_hook(hook) for m in model.modules() if _counted(m)]
     was_training = model.training
     try:
@@ -50,12 +63,11 @@ def count_macs(model: nn.Module, size: int | tuple[int, int] = 256, in_channels:
         param = next(model.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
         with torch.inference_mode():
-            model(torch.zeros(1, in_channels, height, width, device=device))
+            model(torch.zeros(shape, device=device))
     finally:
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    return MacCount(true=totals["true"], field=totals["field"])
 
 
 def _counted(module: nn.Module) -> bool:
