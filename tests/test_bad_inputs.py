@@ -153,3 +153,9 @@ def test_a_dataloader_worker_error_reaches_the_terminal_as_one_line(tmp_path: Pa
     result = subprocess.run([*argv, "data.skip_bad=true"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "skipped 1 bad images" in result.stderr and "step 6 (finished)" in result.stderr
+
+
+def test_translate_help_says_torchscript_files_run_code(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["translate", "--help"])
+    assert "runs the code it carries when loaded" in " ".join(capsys.readouterr().out.split())
