@@ -40,6 +40,11 @@ def test_fetch_checks_the_checksum_and_keeps_nothing_on_mismatch(server, tmp_pat
     with pytest.raises(RekoError, match="checksum mismatch"):
         fetch(f"{url}/w.pth", tmp_path / "cache" / "other.pth", sha256="0" * 64)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["w.pth"]
+    killed = tmp_path / "cache" / ".big.pth.k1ll3d.tmp"  # what a download killed mid-way leaves
+    killed.write_bytes(b"w" * 500)
+    (served / "big.pth").write_bytes(b"weights")
+    fetch(f"{url}/big.pth", tmp_path / "cache" / "big.pth")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["big.pth", "w.pth"]
 
 
 def test_unreachable_url_says_how_to_proceed_offline(tmp_path: Path) -> None:

@@ -91,12 +91,13 @@ def ensure_writable_dir(folder: str | os.PathLike[str], what: str = "output fold
     return folder
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+def remove_stale_temporaries(folder: str | os.PathLike[str], name: str = "*") -> list[Path]:
     """Delete the temporary files that `atomic_path` leaves when a process is killed mid-write
-    (``.<name>.<random>.tmp`` beside the target, up to a full-size partial copy)."""
+    (``.<name>.<random>.tmp`` beside the target, up to a full-size partial copy); ``name``
+    restricts it to those of one target file."""
     folder = Path(folder)
     removed = []
-    for path in folder.glob(".*.tmp") if folder.is_dir() else []:
+    for path in folder.glob(f".{name}.*.tmp") if folder.is_dir() else []:
         if path.is_file():
             path.unlink(missing_ok=True)
             removed.append(path)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from reko.atomic import atomic_path
+from reko.atomic import atomic_path, remove_stale_temporaries
 from reko.errors import RekoError
 
 CHUNK = 1 << 20
@@ -47,6 +47,7 @@ def fetch(url: str, destination: Path, sha256: str | None = None, timeout: float
     """Download ``url`` to ``destination`` (skipped if present with the right checksum)."""
     if destination.exists() and (sha256 is None or sha256_of(destination) == sha256):
         return destination
+    remove_stale_temporaries(destination.parent, destination.name)  # what a killed download left
     try:
         response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - official https/http URLs
     except (urllib.error.URLError, OSError) as error:
