@@ -7,7 +7,7 @@ its negatives. If the selection picks positions whose teacher features are nearl
 the loss pushes apart what should match. This script measures that, on the real teacher and
 held-out photos, for the selections the quality benchmark compares:
 
-- ``teacher``: top-K of the channel mean of |teacher activation| (ReKo's default, the authors' code)
+- ``teacher``: top-K of the channel mean of |teacher activation| (ReKo's default, as the released code)
 - ``peaks``: the K best local maxima of that same score (``distill.selection=peaks``)
 - ``learned``: top-K of a trained learned scoring head (``--learned-state``: the ``state.pt`` of a
   ``distill.scoring=learned`` run, e.g. the benchmark's ``ablation_scoring_learned`` seed 0)
@@ -83,9 +83,8 @@ def learned_scorer(state_path: Path, teacher_info: Any, taps: list[str]) -> Any:
 
 def pair_stats(features: torch.Tensor, index: torch.Tensor, width: int) -> dict[str, torch.Tensor]:
     """Per-image similarity and distances of the selected positions. features (B, C, h, w), index (B, K)."""
-    from reko.distill.losses.regions import gather_positions
-
     from reko.distill.losses.contrastive import near_duplicate_negatives
+    from reko.distill.losses.regions import gather_positions
 
     gathered = gather_positions(features, index).float()  # (B, K, C)
     vectors = torch.nn.functional.normalize(gathered, dim=-1)

@@ -20,6 +20,11 @@ with the training transforms) is compared with the step rate.
     python benchmarks/train_step.py                       # all sizes, batches, methods
     python benchmarks/train_step.py --sizes 128 --batches 1 --steps 5
 
+Any registered method can be measured, with ``distill.`` options after a colon (comma-separated), e.g.
+``--methods none output output:perceptual_weight=0.4 perceptual nonlocal channel --note "..."``: each
+is then a row of a second table, with its time and memory relative to ``output`` (needs ``output``).
+``--note`` records the conditions (e.g. that the machine was shared with other jobs).
+
 Writes ``benchmarks/results/train_step.json`` and ``.md``.
 """
 
@@ -53,10 +58,13 @@ def build_trainer(method: str, batch: int, device: str) -> tuple[object, object]
     from reko.train.distributed import DistContext, resolve_device
     from reko.train.trainer import Trainer
 
+    name, _, options = method.partition(":")
+    overrides = [f"distill.{option}" for option in options.split(",") if option]
     config = load_config(
         DistillConfig,
         None,
-        [f"teacher={TEACHER}", f"distill.method={method}", f"train.batch_size={batch}", f"train.device={device}"],
+        [f"teacher={TEACHER}", f"distill.method={name}", f"train.batch_size={batch}", f"train.device={device}"]
+        + overrides,
     )
     torch.manual_seed(0)
     distiller = build_distiller(config, "unpaired")
@@ -174,6 +182,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "train_step")
+    parser.add_argument("--note", default="", help="conditions of the measurement, written beside the numbers")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: measure in this process
     args = parser.parse_args()
     if args.child:
@@ -186,7 +195,10 @@ def main() -> None:
                 command = [sys.executable, __file__, "--child", "1", "--sizes", str(size), "--batches", str(batch)]
                 command += ["--methods", *args.methods, "--steps", str(args.steps), "--warmup", str(args.warmup)]
                 command += ["--device", args.device, "--threads", str(args.threads)]
-                out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                child = subprocess.run(command, capture_output=True, text=True)
+                if child.returncode:
+                    raise SystemExit(f"measuring {size}px batch {batch} failed:\n{child.stderr[-3000:]}")
+                out = child.stdout
                 for run in json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:]):
                     runs.append(run)
                     print(
@@ -211,6 +223,7 @@ def main() -> None:
         "teacher": TEACHER.name,
         "rows": rows,
         "loader_images_per_s": loader,
+        "note": args.note,
         "command": "python " + " ".join([Path(__file__).relative_to(REPO).as_posix(), *sys.argv[1:]]),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +233,43 @@ def main() -> None:
 
 
 def markdown(report: dict) -> str:
+    methods = [key for key in report["rows"][0] if key not in ("size", "batch")]
+    if set(methods) != set(METHODS):
+        return markdown_methods(report, methods)
+    return markdown_default(report)
+
+
+def markdown_methods(report: dict, methods: list[str]) -> str:
+    """One row per (size, batch, method): time and memory, and their ratio to ``output``'s."""
+    cpu = report["machine"]["device"] == "cpu"
+    lines = [
+        f"One distillation step (G + D update), unpaired mode, teacher {report['teacher']}, student ngf "
+        f"{report['student_ngf']}, {report['machine']['device']} with {report['machine']['threads']} thread(s), "
+        f"torch {report['torch']}. Time: median seconds per step over the measured steps; memory (MB): "
+        + ("weights + optimiser states + the step's peak allocations (profiler)" if cpu else "max_memory_allocated")
+        + ". `method:option=value` rows set `distill.option` on that method.",
+        "",
+        "| size | batch | method | time (s) | time / output | extra vs output (s) | memory (MB) | memory / output |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        base = row.get("output")
+        for method in methods:
+            value = row[method]
+            ratio = f"{value['median_s'] / base['median_s']:.2f}" if base else "-"
+            extra = f"{value['median_s'] - base['median_s']:+.3f}" if base else "-"
+            memory = f"{value['peak_mb'] / base['peak_mb']:.2f}" if base else "-"
+            lines.append(
+                f"| {row['size']} | {row['batch']} | `{method}` | {value['median_s']:.3f} | {ratio} | {extra} | "
+                f"{value['peak_mb']:.0f} | {memory} |"
+            )
+    if report.get("note"):
+        lines += ["", f"Conditions: {report['note']}"]
+    lines += ["", f"Command: `{report['command']}`", ""]
+    return "\n".join(lines)
+
+
+def markdown_default(report: dict) -> str:
     cpu = report["machine"]["device"] == "cpu"
     memory = (
         "memory = weights (teacher's included) + optimiser states + the step's peak tensor allocations "

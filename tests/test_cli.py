@@ -32,6 +32,15 @@ def test_every_subcommand_has_help_with_defaults(command: str, capsys: pytest.Ca
         assert "default" in out  # options show their defaults
 
 
+def test_distill_help_lists_every_registered_method(capsys: pytest.CaptureFixture[str]) -> None:
+    from reko.distill.registry import method_names
+
+    with pytest.raises(SystemExit):
+        main(["distill", "--help"])
+    listed = capsys.readouterr().out.split("methods (--set distill.method=NAME, default reko):")[1]
+    assert all(f" {name}," in listed or f" {name};" in listed for name in method_names())
+
+
 def test_info_on_the_real_teacher(teacher_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(teacher_path), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

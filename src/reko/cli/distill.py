@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="DIR", default=None, help="image folder, pix2pix root or CycleGAN root")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to create")
     add_run_arguments(parser, "student.ngf=16 distill.method=output train.steps=500")
+    from reko.distill.registry import method_names
+
+    parser.epilog = (
+        f"methods (--set distill.method=NAME, default reko): {', '.join(method_names())}; "
+        "what each compares, its paper and weights: docs/methods.md"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,8 +28,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from reko.distill.losses.kd import wavelet_loss
+from reko.distill.losses.perceptual import perceptual_l1
 from reko.errors import RekoError
 from reko.models.layers import FeatureInfo
+from reko.perceptual.extractor import PerceptualExtractor
+from reko.perceptual.network import LAYERS, check_layers, check_net
 
 
 @dataclass(frozen=True)
@@ -38,17 +41,34 @@ class MethodConfig:
 
     weight: float = 1.0  # multiplies the method's own (feature-level) term
     # L1 between student and teacher outputs. Every method but `none` keeps it, so that the
-    # comparison isolates each method's own term (as the ReKo and GAN Compression papers do).
+    # comparison isolates each method's own term. It is GAN Compression's reconstruction term (reko's
+    # choice for every baseline); the released ReKo objective has no output L1 (see `reko-released`).
     output_weight: float = 10.0
     # Wavelet KD's high-frequency term on the outputs (Zhang et al., CVPR 2022), which any method
     # can add to its own, e.g. ``distill.method=reko distill.wavelet_weight=10
     # distill.output_weight=0`` is ReKo on top of the `wavelet` method's objective. Off by default.
     wavelet_weight: float = 0.0
     wavelet_levels: int = 3  # depth of the Haar pyramid of that term
+    # Perceptual KD's term on the outputs: L1 between the features of student and teacher outputs in a
+    # frozen perceptual network (`reko.perceptual`: the shift-tolerant LPIPS `vgg` or `alex`), averaged
+    # over `perceptual_layers` (empty: the output of the network's last convolution, `relu5_3` / `relu5`).
+    # Off by default; the released ReKo objective always has it (see the `reko-released` method).
+    # Needs the `perceptual` extra (the stlpips-pytorch wheel's weight files).
+    perceptual_weight: float = 0.0
+    perceptual_net: str = "vgg"
+    perceptual_layers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.wavelet_levels < 1:
             raise RekoError(f"wavelet_levels must be >= 1, got {self.wavelet_levels}")
+        if self.perceptual_weight < 0:
+            raise RekoError(f"perceptual_weight must be >= 0, got {self.perceptual_weight}")
+        check_layers(self.perceptual_net, self.resolved_perceptual_layers)
+
+    @property
+    def resolved_perceptual_layers(self) -> tuple[str, ...]:
+        """``perceptual_layers``, or the last convolution's output of ``perceptual_net`` when empty."""
+        return tuple(self.perceptual_layers) or (LAYERS[check_net(self.perceptual_net)][4],)
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,7 @@ class DistillMethod(nn.Module):
     name: ClassVar[str] = ""
     config_class: ClassVar[type[MethodConfig]] = MethodConfig
     uses_teacher: ClassVar[bool] = True  # False for `none`: the teacher is not even run, and no term
+    uses_perceptual: ClassVar[bool] = False  # True: the method's own term calls `perceptual_distance`
 
     def __init__(
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
@@ -94,6 +115,11 @@ class DistillMethod(nn.Module):
         self.config = config
         self.teacher_info = {info.name: info for info in teacher_info}
         self.student_info = {info.name: info for info in student_info}
+        # The frozen perceptual network is not a sub-module (never trained, saved or synchronised);
+        # loaded now, so that a missing `perceptual` extra fails before training starts.
+        self._perceptual: PerceptualExtractor | None = None
+        if config.perceptual_weight or self.uses_perceptual:
+            self._perceptual = PerceptualExtractor(config.perceptual_net, config.resolved_perceptual_layers)
 
     @property
     def taps(self) -> list[str]:
@@ -136,8 +162,9 @@ class DistillMethod(nn.Module):
     def output_terms(self, student_output: torch.Tensor, teacher_output: torch.Tensor) -> tuple[torch.Tensor, Parts]:
         """The output-level terms every method shares, weighted, and their parts for logging.
 
-        ``output_weight * L1(student, teacher)`` (+ ``wavelet_weight * `wavelet_loss` `` when that
-        weight is not zero); outputs (B, 3, H, W) in [-1, 1], compared in float32.
+        ``output_weight * L1(student, teacher)`` (+ ``wavelet_weight * `wavelet_loss` `` and
+        ``perceptual_weight * `perceptual_distance` `` when those weights are not zero); outputs
+        (B, 3, H, W) in [-1, 1], compared in float32.
         """
         student, teacher = student_output.float(), teacher_output.detach().float()
         output_l1 = F.l1_loss(student, teacher)
@@ -147,7 +174,22 @@ class DistillMethod(nn.Module):
             high = wavelet_high_l1(student, teacher, self.config.wavelet_levels, "distill.wavelet_levels")
             loss = loss + self.config.wavelet_weight * high
             parts["wavelet_high_l1"] = high.detach()
+        if self.config.perceptual_weight:
+            perceptual = self.perceptual_distance(student, teacher)
+            loss = loss + self.config.perceptual_weight * perceptual
+            parts["perceptual_l1"] = perceptual.detach()
         return loss, parts
+
+    def perceptual_distance(self, student_output: torch.Tensor, teacher_output: torch.Tensor) -> torch.Tensor:
+        """`perceptual_l1` of the frozen perceptual network's features of two (B, 3, H, W) outputs in [-1, 1].
+
+        The teacher's features are computed without gradients; the student's pass gradients to its output.
+        """
+        if self._perceptual is None:
+            raise RekoError(f"{self.name}: the perceptual network is not loaded (perceptual_weight is 0)")
+        with torch.no_grad():
+            target = self._perceptual(teacher_output.detach())
+        return perceptual_l1(self._perceptual(student_output), target)
 
     def visuals(self) -> dict[str, Any]:
         """Optional pictures of the last step for image grids (e.g. ReKo's attention maps)."""

@@ -1,7 +1,8 @@
 """Methods that compare intermediate features: which stages they tap, chosen and checked once.
 
-`TappedMethod` reads ``config.taps`` (empty: `default_taps`, the stages ReKo's authors distil,
-so every feature-level baseline looks at the same features as ReKo), checks that each is a stage
+`TappedMethod` reads ``config.taps`` (empty: `default_taps`, reko's own choice of stages, so every
+feature-level baseline looks at the same features as ReKo; no source uses them: the ReKo authors'
+framework defaults to one stage at 1/4 resolution, see `reko.distill.reko_released`), checks that each is a stage
 of both networks at the same stride, and exposes them as ``taps`` for the distiller's hooks.
 `TappedMethod.per_tap` runs a loss on every tap and names its values for logging.
 """
