@@ -117,3 +117,16 @@ def test_distinctiveness_prefers_the_odd_position_out() -> None:
     assert torch.allclose(uniform, torch.full_like(uniform, -math.log(16)), atol=1e-5)  # flat rows
     with pytest.raises(RekoError, match="temperature"):
         distinctiveness_score(features, 0.0)
+
+
+def test_distinctiveness_in_row_blocks_equals_the_whole_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch.nn.functional as F
+
+    from reko.distill.losses import regions
+
+    features = torch.randn(2, 8, 12, 10, generator=torch.Generator().manual_seed(3))
+    unit = F.normalize(features.flatten(2), dim=1)
+    log_p = torch.log_softmax(unit.transpose(1, 2) @ unit / 0.1, dim=-1)
+    whole = (log_p.exp() * log_p).sum(dim=-1)
+    monkeypatch.setattr(regions, "_DISTINCT_ENTRIES", 7 * 2 * 120)  # blocks of 7 rows, the last one shorter
+    assert torch.allclose(regions.distinctiveness_score(features, 0.1), whole, atol=1e-5)

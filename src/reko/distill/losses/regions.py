@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from reko.errors import RekoError
 
 _EPS = 1e-6
+_DISTINCT_ENTRIES = 1 << 24  # similarity entries per block of `distinctiveness_score` (64 MB in float32)
 
 
 def activation_score(features: torch.Tensor) -> torch.Tensor:
@@ -45,15 +46,21 @@ def distinctiveness_score(features: torch.Tensor, temperature: float = 0.1) -> t
     2022, Sec. 3.2) keeps the queries with the lowest entropy of such a row-softmax; here the highest score
     is the most distinctive position, so `select_topk` on it is QS-Attn's selection. Cosine similarity
     and ``temperature`` are our choices (QS-Attn uses raw dot products), so feature norms do not decide.
-    Costs an (h*w) x (h*w) matrix per image.
+    Time grows with (h*w)^2; memory is bounded by computing the matrix a block of rows at a time.
     """
     if features.dim() != 4:
         raise RekoError(f"distinctiveness_score expects (B, C, h, w) features, got shape {tuple(features.shape)}")
     if temperature <= 0:
         raise RekoError(f"distinctiveness temperature must be > 0, got {temperature}")
     unit = F.normalize(features.detach().float().flatten(2), dim=1)  # (B, C, N)
-    log_p = torch.log_softmax(unit.transpose(1, 2) @ unit / temperature, dim=-1)  # (B, N, N)
-    return (log_p.exp() * log_p).sum(dim=-1)  # -entropy, (B, N)
+    batch, _, positions = unit.shape
+    rows = max(1, _DISTINCT_ENTRIES // (batch * positions))  # rows of the (N, N) matrix held at once
+    scores = []
+    for start in range(0, positions, rows):
+        block = unit[:, :, start : start + rows].transpose(1, 2) @ unit / temperature  # (B, rows, N)
+        log_p = torch.log_softmax(block, dim=-1)
+        scores.append((log_p.exp() * log_p).sum(dim=-1))  # -entropy of each row
+    return torch.cat(scores, dim=1)  # (B, N)
 
 
 def standardise(scores: torch.Tensor) -> torch.Tensor:
