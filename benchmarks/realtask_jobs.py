@@ -290,7 +290,7 @@ class Jobs:
         saved = read(path) or {}
         if saved.get("key") == key and saved.get("eval_version") == EVAL_VERSION:
             return True
-        folder = plan.out / "final" / row.name / f"seed{seed}-{key}"
+        folder = plan.out / "final" / "runs" / row.name / f"seed{seed}-{key}"  # a layout `reko report` reads
         checkpoint = train(config, folder)
         if checkpoint is None:
             return False

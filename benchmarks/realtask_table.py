@@ -11,7 +11,8 @@ computed only where every seed of both sides is in:
   (student - teacher) on the same image draws; *better* / *worse* when every seed's interval lies
   below / above 0, *level* otherwise.
 
-`write_tables` writes ``realtask.json`` and ``realtask.md`` beside the results folder and, with
+`write_tables` writes ``realtask.json`` and ``realtask.md`` beside the results folder, a
+``comparison.json`` into the final runs' folder for ``reko report OUT/final`` (`report_view`) and, with
 ``--update-docs FILE``, replaces the text between ``<!-- realtask:begin -->`` and
 ``<!-- realtask:end -->`` in FILE with the markdown.
 """
@@ -282,8 +283,39 @@ def markdown(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def report_view(plan: Plan, document: dict[str, Any]) -> dict[str, Any]:
+    """``comparison.json`` for the final run folders, so that ``reko report OUT/final`` renders the
+    benchmark: label map | teacher | one student per row (its first seed) on the held-out pairs."""
+    teacher = document.get("teacher") or {}
+    metrics = (teacher.get("scores") or {}).get("metrics", {})
+    columns = [key for key, *_ in COLUMNS]
+    table = [r for r in document["table"] if r.get("seeds")]
+    return {
+        "settings": {"teacher": plan.teacher, "mode": "paired", "size": plan.size, "steps": plan.steps},
+        "eval": {"data": str(plan.folders["heldout"]), "images": (teacher.get("scores") or {}).get("images")},
+        "teacher": {
+            "method": "teacher",
+            "parameters": teacher.get("parameters"),
+            "macs_field": teacher.get("macs_field"),
+            **{key: stat([metrics[key]]) for key in columns if metrics.get(key) is not None},
+        },
+        "rows": [
+            {
+                "method": r["row"],
+                "seeds": r["seeds"],
+                "parameters": r.get("parameters"),
+                "macs_field": r.get("macs_field"),
+            }
+            | {key: r[key] for key in columns}
+            for r in table
+        ],
+    }
+
+
 def write_tables(plan: Plan, document: dict[str, Any], docs: Path | None) -> None:
     text = markdown(document)
+    if (plan.out / "final" / "runs").is_dir():
+        write_json(plan.out / "final" / "comparison.json", report_view(plan, document))
     base = plan.results.parent / plan.results.name
     write_json(base.with_suffix(".json"), document)
     base.with_suffix(".md").write_text("# Real-task benchmark (facades labels -> photo)\n\n" + text, encoding="utf-8")
