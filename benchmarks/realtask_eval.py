@@ -9,8 +9,8 @@ key                        what
 kid_vs_real, fid_vs_real   KID (primary) and FID of the outputs against the real photos (clean-fid
                            protocol, the TF-Inception network; `reko.eval.featureset.compare`)
 psnr/ssim/l1_vs_real       per-image PSNR / SSIM / L1 to the paired real photo (`reko.eval.paired`)
-lpips_vs_real              an LPIPS-style distance to the real photo, once the metric exists in reko
-                           (issue 12); None until then (the column fills in by re-evaluation)
+stlpips_vs_real            ST-LPIPS (shift-tolerant LPIPS, AlexNet; `reko.perceptual.distance`) to the
+                           real photo; None when the ``perceptual`` extra is not installed
 kid/fid/psnr_vs_teacher    the same against the teacher's outputs: how well the student mimics it
 *_trainmode                FID/KID vs real with the generator in train mode at batch 1 (BatchNorm on
                            the image's own statistics, dropout on: the pix2pix test convention),
@@ -42,10 +42,19 @@ BOOTSTRAP_SAMPLES = 500
 TRAIN_MODE_SEED = 0
 
 
-def lpips_distance(outputs: torch.Tensor, targets: torch.Tensor) -> float | None:
-    """Mean LPIPS-style distance of ``outputs`` to ``targets`` ((N, 3, H, W) in [-1, 1]), or None
-    while reko has no such metric (engineer h12 adds one in issue 12; wire it in here)."""
-    return None
+def perceptual_distance(outputs: torch.Tensor, targets: torch.Tensor, batch_size: int = 16) -> float | None:
+    """Mean ST-LPIPS of ``outputs`` to ``targets`` ((N, 3, H, W) in [-1, 1]), or None without the
+    ``perceptual`` extra (``pip install -e ".[perceptual]"``)."""
+    from reko.perceptual import weights
+
+    if not weights.available():
+        return None
+    from reko.perceptual.distance import PerceptualDistance
+
+    metric = PerceptualDistance()
+    for i in range(0, len(outputs), batch_size):
+        metric.update(outputs[i : i + batch_size], targets[i : i + batch_size])
+    return metric.compute()
 
 
 @torch.inference_mode()
@@ -98,7 +107,7 @@ class Scorer:
         metrics: dict[str, float | None] = {}
         metrics["fid_vs_real"], metrics["kid_vs_real"] = self._distance(features, self.real)
         metrics.update({f"{k}_vs_real": v for k, v in self._paired(outputs, targets).items()})
-        metrics["lpips_vs_real"] = lpips_distance(outputs, targets)
+        metrics["stlpips_vs_real"] = perceptual_distance(outputs, targets)
         if not is_teacher:
             metrics["fid_vs_teacher"], metrics["kid_vs_teacher"] = self._distance(features, self.teacher_features)
             metrics["psnr_vs_teacher"] = self._paired(outputs, self.teacher_outputs)["psnr"]

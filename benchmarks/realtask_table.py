@@ -35,7 +35,7 @@ COLUMNS: tuple[tuple[str, str, bool, float], ...] = (
     ("fid_vs_real", "FID vs real ↓", False, 1.0),
     ("psnr_vs_real", "PSNR ↑", True, 1.0),
     ("ssim_vs_real", "SSIM ↑", True, 1.0),
-    ("lpips_vs_real", "LPIPS ↓", False, 1.0),
+    ("stlpips_vs_real", "ST-LPIPS ↓", False, 1.0),
     ("kid_vs_teacher", "KID×1000 vs teacher ↓", False, 1000.0),
     ("fid_vs_teacher", "FID vs teacher ↓", False, 1.0),
     ("kid_vs_real_trainmode", "KID×1000 vs real, train mode ↓", False, 1000.0),
@@ -155,7 +155,7 @@ def _value(value: float | None, scale: float, digits: int = 2) -> str:
 def _cell(value: dict[str, Any] | None, key: str, scale: float) -> str:
     if not value or value.get("mean") is None:
         return "—"
-    digits = 3 if key.startswith(("ssim", "lpips")) else 2 if not key.startswith("kid") else 1
+    digits = 3 if key.startswith(("ssim", "stlpips")) else 2 if not key.startswith("kid") else 1
     text = _value(value["mean"], scale, digits)
     return text + (f" ± {_value(value['std'], scale, digits)}" if value.get("std") is not None else "")
 
@@ -167,7 +167,7 @@ def _teacher_cells(teacher: dict[str, Any]) -> list[str]:
         if key.endswith("_teacher"):
             cells.append("—")
             continue
-        digits = 3 if key.startswith(("ssim", "lpips")) else 1 if key.startswith("kid") else 2
+        digits = 3 if key.startswith(("ssim", "stlpips")) else 1 if key.startswith("kid") else 2
         text = _value(metrics.get(key), scale, digits)
         interval = intervals.get(key.split("_")[0]) if key in ("kid_vs_real", "fid_vs_real") else None
         if interval:
@@ -267,7 +267,7 @@ def markdown(document: dict[str, Any]) -> str:
     lines += [
         "",
         f"Teacher: the value on all {images} pairs [its 95 % bootstrap interval over images]. "
-        "Students: mean ± sample std over seeds; — = not run yet. LPIPS fills in when reko has the metric.",
+        "Students: mean ± sample std over seeds; — = not run yet. ST-LPIPS: — where the `perceptual` extra is missing.",
         "",
     ]
     if document["pending"]:

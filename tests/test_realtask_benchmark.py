@@ -207,7 +207,8 @@ def test_final_run_end_to_end_then_nothing_is_repeated(
     assert realtask.main(args) == 0
     saved = json.loads((tmp_path / "res" / "realtask" / "final" / "output" / "seed0.json").read_text())
     metrics = saved["scores"]["metrics"]
-    assert saved["steps"] == 2 and saved["scores"]["images"] == 4 and metrics["lpips_vs_real"] is None
+    assert saved["steps"] == 2 and saved["scores"]["images"] == 4
+    assert metrics["stlpips_vs_real"] is None or metrics["stlpips_vs_real"] > 0  # None without the perceptual extra
     for key in ("kid_vs_real", "fid_vs_real", "psnr_vs_real", "kid_vs_teacher", "kid_vs_real_trainmode"):
         assert isinstance(metrics[key], float), key
     assert set(saved["scores"]["intervals"]) == {"fid", "kid", "fid_minus_baseline", "kid_minus_baseline"}
