@@ -217,6 +217,16 @@ def test_final_run_end_to_end_then_nothing_is_repeated(
     document = json.loads((tmp_path / "res" / "realtask.json").read_text())
     assert document["runs_done"] == 1 and any(item.startswith("none seed 0") for item in document["pending"])
 
+    # reko report renders the benchmark's final folder: label map | teacher | students | real photo
+    from reko.report import write_report
+
+    page = write_report(tmp_path / "out" / "final", tmp_path / "report", num_images=2, latency_repeats=0)
+    html = page.read_text(encoding="utf-8")
+    assert (
+        "| output | the real photo on the first 2 images of" in html
+        and (tmp_path / "report" / "grid_student.png").is_file()
+    )
+
     def forbidden(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a finished run was trained again")
 

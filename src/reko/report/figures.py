@@ -42,9 +42,14 @@ def _rgb(image: torch.Tensor) -> np.ndarray:
 # --------------------------------------------------------------------------- images
 
 
+REAL_COLUMN = "real photo"
+
+
 def grid_figure(result: DirectionResult, inputs_label: str, path: Path) -> Path:
-    """Side by side: input | teacher | each student, one row per image."""
+    """Side by side: input | teacher | each student (| the real photo, for paired images), one row per image."""
     columns = {inputs_label: result.images.tensors, **result.outputs}
+    if result.images.targets is not None:
+        columns[REAL_COLUMN] = result.images.targets
     rows = len(result.images.names)
     figure = Figure(figsize=(_CELL_INCHES * len(columns), _CELL_INCHES * rows + 0.3))
     axes = np.atleast_2d(figure.subplots(rows, len(columns), squeeze=False))

@@ -32,11 +32,13 @@ _INPUT_KEY = {"student": "input", "student_AB": "A", "student_BA": "B"}
 
 @dataclass
 class Images:
-    """``tensors`` (N, 3, H, W) in [-1, 1], their file ``names``, and where they came from."""
+    """``tensors`` (N, 3, H, W) in [-1, 1], their file ``names``, where they came from, and for
+    paired evaluation images the real target photos ``targets`` (N, 3, H, W) (else None)."""
 
     tensors: torch.Tensor
     names: list[str]
     origin: str
+    targets: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def _folder(held_out: HeldOut, count: int, side: int, what: str) -> Images:
         raise RekoError(f"{root} holds no images")
     names = [Path(item["path"]).name for item in items]
     origin = f"the first {len(items)} images of {root} ({what}), resized to {side}×{side}"
-    return Images(torch.stack([item["input"] for item in items]), names, origin)
+    targets = torch.stack([item["target"] for item in items]) if held_out.paired else None
+    return Images(torch.stack([item["input"] for item in items]), names, origin, targets)
 
 
 def _validation(run: RunInfo, generator: str, count: int, size: int | None, multiple: int) -> Images:

@@ -131,7 +131,8 @@ def _direction_pictures(directions: list[DirectionResult], out: Path) -> list[Pi
         grid = grid_figure(direction, "input", out / f"grid_{tag}.png")
         students = [label for label in direction.outputs if label != "teacher"]
         caption = (
-            f"Input | teacher ({direction.teacher.name}) | {' | '.join(students)} on {direction.images.origin}. "
+            f"Input | teacher ({direction.teacher.name}) | {' | '.join(students)}"
+            f"{' | the real photo' if direction.images.targets is not None else ''} on {direction.images.origin}. "
             "Each student is its run's best checkpoint (latest where none was saved)."
         )
         pictures.append(Picture(grid.name, f"Input, teacher and students{suffix}", caption, "images"))
