@@ -83,7 +83,9 @@ class Row:
 
 
 # Methods whose definition will not change: their final runs go first.
-STABLE = ("none", "output", "feature", "attention", "similarity", "wavelet", "patchnce-random")
+STABLE = ("none", "output", "feature", "attention", "wavelet", "patchnce-random")
+# Registered methods that cannot run in this setting, and why (shown in the table instead of numbers).
+NOT_APPLICABLE = {"similarity": "compares the samples of a batch; pix2pix trains at batch 1, where it refuses to run"}
 # Rows beyond "every registered method with its defaults": one line each (e.g. a preset).
 EXTRA_ROWS: tuple[Row, ...] = ()
 BEST = "reko-best"  # the row of the recipe chosen in the select phase
@@ -91,6 +93,8 @@ BEST = "reko-best"  # the row of the recipe chosen in the select phase
 RECIPES: tuple[Row, ...] = (
     Row("reko", "reko", (), "ReKo's defaults"),
     Row("reko-peaks", "reko", ("distill.selection=peaks",), "local maxima instead of top-k"),
+    Row("reko-distinct", "reko", ("distill.scoring=distinct",), "distinctiveness scoring (QS-Attn's criterion)"),
+    Row("reko-masked", "reko", ("distill.negative_threshold=0.9",), "no negative with teacher cosine > 0.9"),
     Row("reko-learned-256", "reko", ("distill.scoring=learned", "distill.num_patches=256"), "learned scoring"),
     Row(
         "reko-learned-256-wavelet",
@@ -102,9 +106,10 @@ RECIPES: tuple[Row, ...] = (
 
 
 def rows(registered: list[str], best: Row | None) -> list[Row]:
-    """The table's rows: the stable methods, the other registered ones, `EXTRA_ROWS`, reko-best."""
+    """The table's rows: the stable methods, the other registered ones (but `NOT_APPLICABLE`),
+    `EXTRA_ROWS`, reko-best."""
     out = [Row(m, m) for m in STABLE if m in registered]
-    out += [Row(m, m) for m in registered if m not in STABLE]
+    out += [Row(m, m) for m in registered if m not in STABLE and m not in NOT_APPLICABLE]
     return out + list(EXTRA_ROWS) + ([best] if best else [])
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from realtask import BEST, RECIPES, STABLE, Plan, Row, config_key, read, rows
+from realtask import BEST, NOT_APPLICABLE, RECIPES, STABLE, Plan, Row, config_key, read, rows
 from realtask_eval import EVAL_VERSION
 from realtask_jobs import best_row
 
@@ -123,6 +123,7 @@ def collect(plan: Plan) -> dict[str, Any]:
     table = [_row_stats(row.name, _cells(plan, row)) for row in table_rows]
     if best is None:
         table.append({"row": BEST, "seeds": [], "status": {}, "pending": "chosen in the select phase"})
+    not_applicable = {name: why for name, why in NOT_APPLICABLE.items() if name in registered}
     pending = [
         f"{r['row']} seed {seed} ({status})" for r in table for seed, status in r["status"].items() if status != "done"
     ]
@@ -145,6 +146,7 @@ def collect(plan: Plan) -> dict[str, Any]:
         "seeds": plan.seeds,
         "runs_total": len(table) * plan.seeds,
         "runs_done": sum(len(r["seeds"]) for r in table),
+        "not_applicable": not_applicable,
     }
 
 
@@ -264,6 +266,8 @@ def markdown(document: dict[str, Any]) -> str:
         cells += [_cell(row.get(key), key, scale) for key, _, _, scale in COLUMNS]
         cells.append(f"{row['parameters'] / 1e6:.2f}M" if row.get("parameters") else "—")
         lines.append("| " + " | ".join(cells) + " |")
+    for name, why in document.get("not_applicable", {}).items():
+        lines.append(f"| {name} | n/a | " + " | ".join(["n/a"] * len(COLUMNS)) + f" | {why} |")
     lines += [
         "",
         f"Teacher: the value on all {images} pairs [its 95 % bootstrap interval over images]. "
