@@ -170,13 +170,21 @@ class TeacherConfig:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(cls: type[T], path: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()) -> T:
-    """``cls`` defaults <- the YAML file at ``path`` (if any) <- ``key=value`` overrides."""
+Override = str | tuple[str, Any]
+
+
+def load_config(cls: type[T], path: str | os.PathLike[str] | None = None, overrides: Sequence[Override] = ()) -> T:
+    """``cls`` defaults <- the YAML file at ``path`` (if any) <- ``overrides``, in order.
+
+    An override is a ``"key=value"`` string, its value parsed as YAML (what ``--set`` gives), or a
+    ``(dotted key, value)`` pair whose value is taken as it is: a path such as ``photos #1``,
+    ``a: b`` or ``on`` stays that string (YAML would read a comment, a mapping, a boolean).
+    """
     raw: dict[str, Any] = {}
     if path is not None:
         raw = read_yaml(path)
     for override in overrides:
-        key, value = parse_override(override)
+        key, value = override if isinstance(override, tuple) else parse_override(override)
         set_nested(raw, key, value)
     return from_dict(cls, raw)
 

@@ -1,7 +1,8 @@
 """What the training commands (`reko distill`, `reko train`) share: their run options and summary.
 
 ``--config``, ``--set``, ``--resume`` and ``--stop-at`` mean the same in both; the command's own
-path flags (``--data``, ``--out``, ...) become ``key=value`` overrides applied after ``--set``.
+path flags (``--data``, ``--out``, ...) become ``(key, value)`` overrides applied after ``--set``,
+their values kept as typed (never parsed as YAML: ``--data "photos #1"`` is that folder).
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ def add_set_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--set", metavar="KEY=VALUE", nargs="+", action="extend", default=[], help=help_text)
 
 
-def flag_overrides(pairs: Sequence[tuple[str, str | None]]) -> list[str]:
-    """``key=value`` overrides for the path flags that were given (``None``: not given)."""
-    return [f"{key}={value}" for key, value in pairs if value is not None]
+def flag_overrides(pairs: Sequence[tuple[str, str | None]]) -> list[tuple[str, str]]:
+    """``(key, value)`` overrides for the path flags that were given (``None``: not given), values as typed."""
+    return [(key, value) for key, value in pairs if value is not None]
 
 
 def resume_overrides(args: argparse.Namespace, new_run_flags: Sequence[str]) -> dict[str, Any]:

@@ -117,17 +117,17 @@ class CompareSettings:
     def load_size(self) -> int:
         return max(self.size, round(self.size * 286 / 256))
 
-    def base_overrides(self) -> list[str]:
-        """The overrides shared by every run, before the user's own ``overrides`` (which win)."""
-        items = [
-            f"teacher={self.teacher}",
-            f"data.root={self.data}",
-            f"train.steps={self.steps}",
-            f"data.crop_size={self.size}",
-            f"data.load_size={self.load_size()}",
+    def base_overrides(self) -> list[tuple[str, Any]]:
+        """The typed overrides shared by every run, before the user's own ``overrides`` (which win)."""
+        items: list[tuple[str, Any]] = [
+            ("teacher", self.teacher),
+            ("data.root", self.data),
+            ("train.steps", self.steps),
+            ("data.crop_size", self.size),
+            ("data.load_size", self.load_size()),
         ]
         if self.student_ngf is not None:
-            items.append(f"student.ngf={self.student_ngf}")
+            items.append(("student.ngf", self.student_ngf))
         return items
 
     def run_config(self, method: str, seed: int, out_dir: str | Path) -> DistillConfig:
@@ -136,10 +136,10 @@ class CompareSettings:
             raise RekoError(f"method {method!r} is not one of this comparison's {list(self.methods)}")
         overrides = [
             *self.base_overrides(),
-            *self.overrides,
-            f"distill.method={method}",
-            f"train.seed={seed}",
-            f"out={out_dir}",
+            *self.overrides,  # the user's --set text: YAML values
+            ("distill.method", method),
+            ("train.seed", seed),
+            ("out", str(out_dir)),
         ]
         return load_config(DistillConfig, self.config, overrides)
 
