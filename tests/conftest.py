@@ -10,6 +10,8 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("REKO_SHARED", REPO_ROOT.parent / "shared")).resolve()
+if SHARED.is_dir():  # the library looks only where $REKO_SHARED says, never at ../shared by itself
+    os.environ.setdefault("REKO_SHARED", str(SHARED))
 TEACHER_PATH = SHARED / "weights" / "teachers" / "vintage_resnet9_ngf64_G_A2B.pth"
 INCEPTION_PATH = SHARED / "weights" / "inception" / "fid_inception_v3_2015_12_05.pt"
 

@@ -173,7 +173,7 @@ def test_opset_range_is_validated() -> None:
 def test_invalid_export_options() -> None:
     with pytest.raises(RekoError, match="ONNX exports only"):
         ExportOptions(format="torchscript", int8=True, calibration=Path("x"))
-    with pytest.raises(RekoError, match="needs --calibration"):
+    with pytest.raises(RekoError, match="needs calibration images"):
         ExportOptions(int8=True)
     with pytest.raises(RekoError, match="not one of"):
         ExportOptions(format="coreml")

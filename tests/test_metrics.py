@@ -70,7 +70,10 @@ def test_kid_on_whole_sets_equals_the_unbiased_mmd() -> None:
     a, b = _features(0, 40), _features(1, 40, shift=0.3)
     mean, std = kernel_inception_distance(a, b, num_subsets=7, subset_size=1000)
     assert mean == pytest.approx(_numpy_mmd(a, b), rel=1e-10)
-    assert std < 1e-12
+    assert std is None  # every subset is both whole sets: no spread to report, not "0.00"
+    assert kernel_inception_distance(a, b, num_subsets=7, subset_size=1000)[0] == mean
+    _, std = kernel_inception_distance(a, _features(1, 60, shift=0.3), num_subsets=7, subset_size=1000)
+    assert std is not None and std > 0  # the larger set is subsampled: a real spread
 
 
 def test_kid_subsets_are_seeded_and_average_to_the_whole_set_estimate(monkeypatch) -> None:
@@ -165,3 +168,14 @@ def test_paired_metrics_accumulate_means(facade_pairs) -> None:
         metric.compute()
     with pytest.raises(RekoError, match="one shape"):
         paired_scores(clean[:, :, :128], clean)
+
+
+def test_eval_table_shows_no_kid_spread_when_there_is_none() -> None:
+    from reko.eval.evaluate import format_results
+
+    row = {"model": "student", "against": "teacher", "images": 309, "fid": 1.0, "kid_mean": 0.002}
+    report = {"results": [{**row, "kid_std": None}, {**row, "kid_std": 0.0005}], "data": {}, "protocol": None}
+    report["data"] = {"path": "test/", "images": 309, "preparation": "resize 256"}
+    lines = format_results(report).splitlines()
+    assert "2.00 +-" not in lines[2] and "2.00" in lines[2]  # whole sets: no "± 0.00"
+    assert "2.00 +- 0.50" in lines[3]

@@ -243,7 +243,7 @@ def test_run_report_page_pictures_and_numbers(run_report: Path, comparison_dir: 
     lines = (run_dir / "scalars.jsonl").read_text(encoding="utf-8").splitlines()
     last = [json.loads(line) for line in lines if "val/psnr" in line][-1]
     assert _cell(tables["validation"], 0, "psnr")["value"] == last["val/psnr"]
-    assert "--images" in run_report.read_text(encoding="utf-8")  # the grids used the images given
+    assert "the images folder" in run_report.read_text(encoding="utf-8")  # the grids used the images given
 
 
 def test_comparison_report_page_pictures_and_numbers(comparison_report: Path, comparison_dir: Path) -> None:

@@ -235,7 +235,7 @@ def _evaluate(
     from reko.eval.report import write_json
 
     images = _count(files.test)
-    extractor, notes = _extractor(options, images) if options.fid else (None, ["FID/KID skipped (--no-fid)"])
+    extractor, notes = _extractor(options, images) if options.fid else (None, ["FID/KID skipped (as asked)"])
     metrics = ("fid", "kid", "psnr", "ssim", "l1") if extractor is not None else ("psnr", "ssim", "l1")
     config = EvalConfig(
         data=files.test, metrics=metrics, size=SIZE, batch_size=8, num_workers=0, progress=False, cache=False
@@ -248,12 +248,12 @@ def _evaluate(
     path = write_json(out / "eval.json", report)
     row = next(r for r in report["results"] if r["model"] == "student" and r["against"] == "teacher")
     values = {k: float(v) for k, v in row.items() if k in ("psnr", "ssim", "l1", "fid", "kid_mean")}
-    return path, values, notes[0]
+    return path, values, notes[0].split(" (looked at ")[0]  # the terminal gets the note's first part
 
 
 def _extractor(options: DemoOptions, images: int) -> tuple[Any, list[str]]:
-    """The FID feature extractor if an Inception file is found locally (never downloaded), and notes
-    for ``eval.json`` (the first, short one is also printed)."""
+    """The FID feature extractor if an Inception file is found locally (never downloaded), and the
+    one note for ``eval.json`` (the report shows it; the terminal its part before the files searched)."""
     from reko.eval.features import FeatureExtractor
     from reko.eval.inception import load_inception
 
@@ -262,11 +262,7 @@ def _extractor(options: DemoOptions, images: int) -> tuple[Any, list[str]]:
     except RekoError as error:
         if options.inception is not None:
             raise  # a file the user named must work; only the automatic lookup may come up empty
-        short = (
-            "FID/KID skipped: no Inception network found locally, and the demo downloads nothing "
-            "(pass --inception FILE or set $REKO_INCEPTION)"
-        )
-        return None, [short, str(error)]
+        return None, [f"FID/KID skipped (the demo downloads nothing): {error}"]
     extractor = FeatureExtractor(network, "clean", batch_size=8, num_workers=0, progress=False)
     note = (
         f"FID/KID of the student's outputs against the teacher's, on only {images} images: "

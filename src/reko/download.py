@@ -17,10 +17,9 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from tqdm import tqdm
-
 from reko.atomic import atomic_path, remove_stale_temporaries
 from reko.errors import RekoError
+from reko.progress import progress_bar
 
 CHUNK = 1 << 20
 # Written into a dataset folder once every member is unpacked: without it a folder is not complete.
@@ -57,7 +56,7 @@ def fetch(url: str, destination: Path, sha256: str | None = None, timeout: float
         ) from None
     total = int(response.headers.get("Content-Length") or 0) or None
     with response, atomic_path(destination) as tmp:
-        with tmp.open("wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
+        with tmp.open("wb") as out, progress_bar(total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
             for chunk in iter(lambda: response.read(CHUNK), b""):
                 out.write(chunk)
                 bar.update(len(chunk))

@@ -23,7 +23,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from tqdm import tqdm
 
 from reko.atomic import ensure_writable_dir
 from reko.data.images import (
@@ -40,6 +39,7 @@ from reko.data.images import (
 )
 from reko.data.paired import check_direction
 from reko.errors import RekoError
+from reko.progress import progress_bar
 
 # The smallest padded side the generators accept: a ResNet's two stride-2 convolutions must leave
 # more than one pixel for its InstanceNorm (a U-Net pads to 2**num_downs >= 32 anyway).
@@ -309,7 +309,7 @@ def translate_files(
     inputs = collect_inputs(source, options.recursive)
     for path, relative in inputs:
         if (output_dir / relative).resolve() == path.resolve():
-            raise RekoError(f"output {output_dir / relative} would overwrite its input: choose another --output folder")
+            raise RekoError(f"output {output_dir / relative} would overwrite its input: choose another output folder")
     checked = screen(
         inputs,
         lambda item: _check_input(item[0], options, size_multiple),
@@ -324,7 +324,7 @@ def translate_files(
 
     text = {"reko.direction": options.direction, "reko.aligned": str(options.aligned), **(metadata or {})}
     written: dict[Path, Path] = {}
-    with tqdm(total=len(checked), unit="image", desc="translate", disable=None if progress else True) as bar:
+    with progress_bar(total=len(checked), unit="image", desc="translate", disable=None if progress else True) as bar:
         for size, items in groups.items():
             per_call = 1 if _is_tiled(size, size_multiple, options) else options.batch_size
             for first in range(0, len(items), per_call):
@@ -362,7 +362,7 @@ def _check_input(path: Path, options: TranslateOptions, size_multiple: int) -> N
     if min(math.ceil(v / size_multiple) * size_multiple for v in scaled) < MIN_SIDE:
         raise RekoError(
             f"{path}: {size[0]}x{size[1]} is too small for this generator, which needs at least {MIN_SIDE}x{MIN_SIDE} "
-            f"pixels after padding to a multiple of {size_multiple}; pass --size {MIN_SIDE} (or more) to enlarge it"
+            f"pixels after padding to a multiple of {size_multiple}; resize it to {MIN_SIDE} (or more) first"
         )
 
 

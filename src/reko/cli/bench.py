@@ -49,10 +49,20 @@ def _say(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from reko.errors import RekoError
     from reko.eval.cost import format_cost_table, profile_model, profile_onnx
     from reko.eval.report import write_json
     from reko.models import load_generator
 
+    kinds: list[str] = []
+    if args.export_formats:  # check the request before timing anything
+        from reko.export.bench import parse_kinds
+
+        kinds = parse_kinds(args.export_formats)
+        if "int8" in kinds and args.calibration is None:
+            raise RekoError("--export-formats int8 needs calibration images: pass --calibration DIR")
+        if "int8" in kinds and not args.calibration.is_dir():
+            raise RekoError(f"--calibration {args.calibration} is not a folder of images")
     threads = args.threads or torch.get_num_threads()
     common = {
         "size": args.size,
@@ -67,10 +77,9 @@ def run(args: argparse.Namespace) -> int:
     _say("timing the student")
     student_row = profile_model("student", load_generator(args.checkpoint), **common)
     rows = [teacher_row, student_row]
-    if args.export_formats:
-        from reko.export.bench import exported_cost_rows, parse_kinds
+    if kinds:
+        from reko.export.bench import exported_cost_rows
 
-        kinds = parse_kinds(args.export_formats)
         _say(f"exporting and timing the student as {', '.join(kinds)}")
         rows += exported_cost_rows(args.checkpoint, kinds, like=student_row, calibration=args.calibration, **common)
     for file in args.onnx:

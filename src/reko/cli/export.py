@@ -1,7 +1,8 @@
 """Export a generator checkpoint to ONNX or TorchScript, then check it against PyTorch.
 
 The exported file runs next to the PyTorch model on real images (--test-images; by default
-../shared/data/horse2zebra/testA when present, else synthetic images, as the report says) and
+$REKO_SHARED/data/horse2zebra/testA when that is set, else the 8 demo photos shipped with reko, as
+the report says) and
 must match it: float exports within --max-abs-diff (default 1e-3, an eighth of one 8-bit level),
 INT8 exports above --min-psnr dB (default 30). On a mismatch nothing is written and the exit
 status is 1. Dynamic exports (--dynamic) accept any height and width that are multiples of the

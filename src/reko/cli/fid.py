@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     if distance.kid_mean is not None and distance.kid_std is not None:
         print(f"KID  {distance.kid_mean:.6f} +- {distance.kid_std:.6f}  ({distance.kid_subsets} subsets of "
               f"{distance.kid_subset_size})")  # fmt: skip
+    elif distance.kid_mean is not None:  # both sets whole in every subset: no spread
+        print(f"KID  {distance.kid_mean:.6f}  (whole sets of {distance.kid_subset_size}: no subset spread)")
     network = extractor.network
     print(f"images {distance.count} vs {distance.reference_count}; protocol {distance.protocol}; Inception "
           f"{network.kind} sha256 {network.sha256[:12]}{'' if network.verified else ' (unverified)'}")  # fmt: skip

@@ -67,7 +67,7 @@ def load_eval_images(
     folder of side-by-side pairs; otherwise any folder of images.
     """
     if size % size_multiple:
-        raise RekoError(f"--size {size} is not a multiple of {size_multiple}, which the generator needs")
+        raise RekoError(f"size {size} is not a multiple of {size_multiple}, which the generator needs")
     transform = TransformConfig(preprocess="resize", load_size=size, crop_size=size, flip=False)
     root = Path(eval_data)
     if paired:

@@ -32,7 +32,7 @@ from reko.atomic import ensure_writable_dir, write_text_atomic
 from reko.compare.evaluation import Evaluator, load_eval_images
 from reko.compare.settings import CompareSettings, default_eval_data
 from reko.compare.table import markdown_report, method_row, teacher_row
-from reko.distill.build import resolve_mode
+from reko.distill.build import check_method, resolve_mode
 from reko.errors import RekoError
 from reko.eval.report import json_safe, write_json
 from reko.models import load_generator
@@ -171,6 +171,8 @@ def _teacher_metrics(evaluator: Evaluator, out: Path, fingerprint: str) -> dict[
 def compare(settings: CompareSettings, log: Callable[[str], None] = _stderr) -> ComparisonResult:
     """Run the comparison described by ``settings`` (resuming what a previous call left) and
     write ``comparison.json`` and ``comparison.md`` into ``settings.out``."""
+    for method in settings.methods:  # every method's own constraints, before any run trains
+        check_method(settings.run_config(method, 0, run_dir(settings.out, method, 0)))
     out = ensure_writable_dir(settings.out, "comparison folder")
     check_settings(settings)
     mode = resolve_mode(settings.run_config(settings.methods[0], 0, run_dir(out, settings.methods[0], 0)))

@@ -68,7 +68,7 @@ def list_images(folder: PathLike, recursive: bool = False, what: str = "image fo
         if not recursive:
             nested = sorted(p.name for p in folder.iterdir() if p.is_dir())
             if nested:
-                hint = f"; it has sub-folders {_short_list(nested)} (pass recursive=True / --recursive to look inside)"
+                hint = f"; it has sub-folders {_short_list(nested)} (set recursive to look inside)"
         raise RekoError(f"{what} {folder} holds no images (expected files ending in {extensions}){hint}")
     return images
 

@@ -48,12 +48,19 @@ def student_spec(config: DistillConfig, teacher_spec: GeneratorSpec) -> Generato
 
 def _load_teacher(path: str, what: str) -> Any:
     if not path:
-        raise RekoError(f"no {what}: pass --teacher CKPT (or set {what} in the config)")
+        raise RekoError(f"no {what}: set {what} to a teacher checkpoint")
     return load_generator(path)
+
+
+def check_method(config: DistillConfig) -> None:
+    """The method's own constraints on the run (`similarity` needs batches of two), checked before anything loads."""
+    method_cls = get_method(config.distill.method)
+    method_cls.check_run(config.distill.options, config.train.batch_size, config.data.crop_size)
 
 
 def build_distiller(config: DistillConfig, mode: str) -> Distiller:
     """Teachers, students, methods and discriminators of ``mode``, freshly initialised."""
+    check_method(config)
     method_cls = get_method(config.distill.method)
     options = config.distill.options
 

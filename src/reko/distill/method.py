@@ -121,6 +121,13 @@ class DistillMethod(nn.Module):
         if config.perceptual_weight or self.uses_perceptual:
             self._perceptual = PerceptualExtractor(config.perceptual_net, config.resolved_perceptual_layers)
 
+    @classmethod
+    def check_run(cls, config: MethodConfig, batch_size: int, image_size: int) -> None:
+        """Refuse, before anything trains, a run this method cannot do (``batch_size`` per process,
+        square crops of ``image_size``). The base class checks the optional wavelet term's size."""
+        if config.wavelet_weight:
+            check_wavelet_size(image_size, image_size, config.wavelet_levels, "distill.wavelet_levels")
+
     @property
     def taps(self) -> list[str]:
         """Stage names whose outputs ``term`` needs, in both networks (empty: outputs only)."""
@@ -196,13 +203,17 @@ class DistillMethod(nn.Module):
         return {}
 
 
-def wavelet_high_l1(student: torch.Tensor, teacher: torch.Tensor, levels: int, option: str) -> torch.Tensor:
-    """`wavelet_loss` of (B, 3, H, W) outputs, with a clear error when H or W does not divide by 2**levels."""
+def check_wavelet_size(height: int, width: int, levels: int, option: str) -> None:
+    """A `RekoError` unless H and W divide by 2**levels (``option`` names the config key of ``levels``)."""
     multiple = 2**levels
-    height, width = student.shape[-2:]
     if height % multiple or width % multiple:
         raise RekoError(
             f"wavelet distillation with {levels} levels needs image sizes divisible by {multiple}, "
             f"got {height}x{width}: change data.crop_size or {option}"
         )
+
+
+def wavelet_high_l1(student: torch.Tensor, teacher: torch.Tensor, levels: int, option: str) -> torch.Tensor:
+    """`wavelet_loss` of (B, 3, H, W) outputs, with a clear error when H or W does not divide by 2**levels."""
+    check_wavelet_size(*student.shape[-2:], levels, option)
     return wavelet_loss(student, teacher, levels)

@@ -47,15 +47,24 @@ class SimilarityPreserving(TappedMethod):
     config_class: ClassVar[type[MethodConfig]] = SimilarityConfig
     config: SimilarityConfig  # checked against config_class by DistillMethod
 
+    @classmethod
+    def check_run(cls, config: MethodConfig, batch_size: int, image_size: int) -> None:
+        super().check_run(config, batch_size, image_size)
+        _check_batch(batch_size)
+
     def term(self, pair: Pair) -> tuple[list[Term], Parts]:
-        if pair.student.shape[0] < 2:
-            raise RekoError(
-                "the similarity method compares the samples of a batch, and a batch of one carries no "
-                "signal: set train.batch_size to 2 or more (the paper uses 128 on CIFAR; 4-8 fit here)"
-            )
+        _check_batch(pair.student.shape[0])
 
         def similarity(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
             return similarity_preserving_loss(student.float(), teacher.float())
 
         values, parts = self.per_tap("similarity", similarity, pair)
         return [Term("similarity", self.config.weight, values.sum())], parts
+
+
+def _check_batch(batch_size: int) -> None:
+    if batch_size < 2:
+        raise RekoError(
+            "the similarity method compares the samples of a batch, and a batch of one carries no "
+            "signal: set train.batch_size to 2 or more (the paper uses 128 on CIFAR; 4-8 fit here)"
+        )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts, Term, wavelet_high_l1
+from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts, Term, check_wavelet_size, wavelet_high_l1
 from reko.distill.registry import register
 from reko.errors import RekoError
 
@@ -51,6 +51,11 @@ class WaveletDistillation(DistillMethod):
 
     name: ClassVar[str] = "wavelet"
     config_class: ClassVar[type[MethodConfig]] = WaveletConfig
+
+    @classmethod
+    def check_run(cls, config: MethodConfig, batch_size: int, image_size: int) -> None:
+        assert isinstance(config, WaveletConfig)
+        check_wavelet_size(image_size, image_size, config.levels, "distill.levels")
 
     def term(self, pair: Pair) -> tuple[list[Term], Parts]:
         config = self.config

@@ -34,7 +34,6 @@ import torch
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
-from tqdm import tqdm
 
 from reko import __version__
 from reko.data import ImageFolderDataset, PairedImageDataset, TransformConfig, list_images
@@ -48,6 +47,7 @@ from reko.eval.reference import cache_path, cached_features, files_fingerprint, 
 from reko.eval.segmentation import SegmentationScore
 from reko.perceptual import weights as perceptual_weights
 from reko.perceptual.distance import PerceptualDistance
+from reko.progress import progress_bar
 
 METRICS: tuple[str, ...] = ("fid", "kid", "psnr", "ssim", "l1", "stlpips", "miou")
 LABEL_FORMATS: tuple[str, ...] = ("color", "ids", "trainids")
@@ -109,19 +109,19 @@ def resolve_metrics(config: EvalConfig, has_teacher: bool) -> tuple[str, ...]:
             wanted.append("miou")
         if not wanted:
             raise RekoError(
-                "nothing to compare with: pass paired data (--paired), a folder of real images (--real), "
-                "a teacher (--teacher) or label maps (--labels)"
+                "nothing to compare with: evaluate on paired data, or give a folder of real images, "
+                "a teacher or label maps"
             )
         return tuple(wanted)
     unknown = sorted(set(config.metrics) - set(METRICS))
     if unknown:
         raise RekoError(f"unknown metrics {unknown}; choose from {list(METRICS)}")
     if {"psnr", "ssim", "l1", "stlpips"} & set(config.metrics) and not (config.paired or has_teacher):
-        raise RekoError("PSNR/SSIM/L1/ST-LPIPS need ground truth (--paired) or a teacher (--teacher)")
+        raise RekoError("PSNR/SSIM/L1/ST-LPIPS need ground truth (paired data) or a teacher")
     if {"fid", "kid"} & set(config.metrics) and not (config.paired or config.real or has_teacher):
-        raise RekoError("FID/KID need real images (--paired or --real) or a teacher (--teacher)")
+        raise RekoError("FID/KID need real images (paired data or a folder of real images) or a teacher")
     if "miou" in config.metrics and config.labels is None:
-        raise RekoError("mIoU needs label maps (--labels input|DIR)")
+        raise RekoError("mIoU needs label maps (labels: 'input' or a folder)")
     return tuple(m for m in METRICS if m in config.metrics)
 
 
@@ -143,7 +143,7 @@ def evaluate(
     if wants_features and extractor is None:
         raise RekoError("FID/KID need an Inception feature extractor")
     if "miou" in metrics and segmenter is None:
-        raise RekoError("mIoU needs a segmentation network (--drn)")
+        raise RekoError("mIoU needs a segmentation network (DRN-D-105)")
     # Without a teacher the evaluated network is just "generator"; with one, "student" and "teacher".
     models = (
         {"student": student.eval(), "teacher": teacher.eval()} if teacher is not None else {"generator": student.eval()}
@@ -168,7 +168,7 @@ def evaluate(
     labels_of = _label_reader(config) if segmentation else None
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=False, num_workers=config.num_workers)
     count = 0
-    for batch in tqdm(loader, desc="eval", unit="batch", disable=not config.progress, leave=False):
+    for batch in progress_bar(loader, desc="eval", unit="batch", disable=not config.progress, leave=False):
         inputs = batch["input"]
         outputs = {name: _run(model, inputs) for name, model in models.items()}
         count += len(inputs)
@@ -237,7 +237,7 @@ def _transform(config: EvalConfig, multiple: int) -> TransformConfig:
     if config.size is None:
         return TransformConfig(preprocess="none", flip=False, size_multiple=multiple)
     if config.size % multiple:
-        raise RekoError(f"--size {config.size} is not a multiple of {multiple}, which the generator needs")
+        raise RekoError(f"image size {config.size} is not a multiple of {multiple}, which the generator needs")
     return TransformConfig(preprocess="resize", load_size=config.size, crop_size=config.size, flip=False)
 
 
@@ -260,7 +260,9 @@ def _dataset(config: EvalConfig, multiple: int) -> tuple[Dataset, list[Path], Pa
         items = len(pairs)
     else:
         if config.split:
-            raise RekoError("--split applies to paired data; pass the folder of input images as --data")
+            raise RekoError(
+                f"split {config.split!r} applies to paired data; for unpaired data give the input folder itself"
+            )
         folder = ImageFolderDataset(config.data, transform)
         files = folder.paths[: config.limit] if config.limit else folder.paths
         dataset = folder
@@ -290,7 +292,7 @@ def _real_folder_features(config: EvalConfig, extractor: FeatureExtractor, multi
         loader = DataLoader(folder, batch_size=config.batch_size, num_workers=config.num_workers)
         chunks = [
             extractor.from_tensors(batch["input"])
-            for batch in tqdm(loader, desc=f"inception {real.name}", disable=not config.progress, leave=False)
+            for batch in progress_bar(loader, desc=f"inception {real.name}", disable=not config.progress, leave=False)
         ]
         return np.concatenate(chunks)
 
@@ -392,13 +394,18 @@ def _describe_model(model: nn.Module) -> dict[str, Any]:
     }
 
 
+def _spread(scale: float, std: float | None) -> str:
+    """`` +- std`` (scaled), or nothing when there is no spread (KID on whole sets)."""
+    return "" if std is None else f" +- {scale * std:.2f}"
+
+
 def format_results(report: dict[str, Any]) -> str:
     """The report's results as a plain-text table (KID x 1000, as papers print it)."""
     from reko.eval.report import format_table
 
     columns = [
         ("fid", "FID", lambda r: f"{r['fid']:.2f}"),
-        ("kid_mean", "KID x1e3", lambda r: f"{1e3 * r['kid_mean']:.2f} +- {1e3 * r['kid_std']:.2f}"),
+        ("kid_mean", "KID x1e3", lambda r: f"{1e3 * r['kid_mean']:.2f}" + _spread(1e3, r.get("kid_std"))),
         ("psnr", "PSNR", lambda r: f"{r['psnr']:.2f}"),
         ("ssim", "SSIM", lambda r: f"{r['ssim']:.4f}"),
         ("l1", "L1", lambda r: f"{r['l1']:.4f}"),

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from reko.data.images import load_image
 from reko.eval.inception import FEATURE_DIM, InceptionNetwork
 from reko.eval.protocols import check_protocol, prepare, quantize
+from reko.progress import progress_bar
 
 
 def default_workers() -> int:
@@ -92,7 +92,7 @@ class FeatureExtractor:
         if not paths:
             return np.zeros((0, FEATURE_DIM), dtype=np.float32)
         chunks = []
-        with tqdm(total=len(paths), desc=desc, unit="img", disable=not self.progress, leave=False) as bar:
+        with progress_bar(total=len(paths), desc=desc, unit="img", disable=not self.progress, leave=False) as bar:
             for batch in self._prepared_batches(paths):
                 chunks.append(self.from_prepared(batch))
                 bar.update(len(batch))

@@ -17,7 +17,9 @@ KID (Binkowski et al., 2018): the unbiased MMD^2 with the cubic polynomial kerne
 ``k(x, y) = (x.y / d + 1)^3``, averaged over random subsets of ``min(subset_size, n1, n2)`` images
 from each set (torchmetrics' ``poly_kernel`` and ``maximum_mean_discrepancy``; the subset scheme
 of torchmetrics and clean-fid). Subsets are drawn from a seeded generator; the standard
-deviation over subsets is the population one, as torchmetrics reports it.
+deviation over subsets is the population one, as torchmetrics reports it. When both sets are
+no larger than the subset size, every "subset" is a whole set, so there is no spread to report:
+the standard deviation is then None (it would be a meaningless 0.00).
 """
 
 from __future__ import annotations
@@ -94,8 +96,11 @@ def kernel_inception_distance(
     num_subsets: int = 100,
     subset_size: int = 1000,
     seed: int = 0,
-) -> tuple[float, float]:
-    """KID between two ``(N, D)`` feature sets: ``(mean, std)`` of the unbiased MMD^2 over subsets."""
+) -> tuple[float, float | None]:
+    """KID between two ``(N, D)`` feature sets: ``(mean, std)`` of the unbiased MMD^2 over subsets.
+
+    ``std`` is None when both sets fit in one subset (each subset is then both whole sets).
+    """
     n1, n2 = len(features1), len(features2)
     if subset_size < 2:
         raise RekoError(f"the KID subset size must be >= 2 (the unbiased MMD needs two images), got {subset_size}")
@@ -120,4 +125,5 @@ def kernel_inception_distance(
             blocks = (poly_kernel(x[i], x[i]), poly_kernel(x[i], y[j]), poly_kernel(y[j], y[j]))
         values.append(float(maximum_mean_discrepancy(*blocks)))
     scores = np.asarray(values)
-    return float(scores.mean()), float(scores.std())
+    whole_sets = m >= n1 and m >= n2
+    return float(scores.mean()), None if whole_sets else float(scores.std())

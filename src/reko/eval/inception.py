@@ -19,7 +19,7 @@ kind                file                                        what it is
 TensorFlow graph expects (``pixel / 128 - 1`` for uint8 pixels; the protocol decides, see
 `reko.eval.protocols`) -> ``(B, 2048)`` float32 pool3 features. The file is found by
 `find_inception`: an explicit path, ``$REKO_INCEPTION``, the shared development folder
-(``$REKO_SHARED`` or ``../shared``), the reko cache, and finally a download of NVIDIA's file.
+(``$REKO_SHARED``), the reko cache, and finally a download of NVIDIA's file.
 Known checksums are verified; the file's sha256 goes into every result.
 
 **Trust.** A TorchScript file runs the code it carries when it is loaded (a crafted one can write
@@ -168,13 +168,13 @@ def find_inception(path: PathLike | None = None, download: bool = True) -> Path:
 
     1. ``path`` (a flag such as ``--inception``);
     2. ``$REKO_INCEPTION``;
-    3. ``weights/inception/fid_inception_v3_2015_12_05.pt`` under ``$REKO_SHARED`` or ``./../shared``
-       (the development machine's shared folder);
+    3. ``weights/inception/fid_inception_v3_2015_12_05.pt`` under ``$REKO_SHARED`` (a folder of
+       data and weights, such as the development machine's; never guessed from the working directory);
     4. any known file name in the cache, ``<cache>/inception/`` (``$REKO_CACHE`` or ``~/.cache/reko``);
     5. with ``download``, NVIDIA's file fetched into that cache.
     """
     if path is not None:
-        return _existing(Path(path), "--inception")
+        return _existing(Path(path), "the Inception file given")
     if os.environ.get(ENV_PATH):
         return _existing(Path(os.environ[ENV_PATH]), f"${ENV_PATH}")
     for candidate in _local_candidates():
@@ -193,7 +193,6 @@ def inception_cache_dir() -> Path:
 
 def _local_candidates() -> list[Path]:
     shared_roots = [Path(os.environ["REKO_SHARED"])] if os.environ.get("REKO_SHARED") else []
-    shared_roots.append(Path.cwd().parent / "shared")
     shared = [root / "weights" / "inception" / SOURCES["features"].filename for root in shared_roots]
     cached = [inception_cache_dir() / source.filename for source in SOURCES.values()]
     return shared + cached
@@ -203,7 +202,7 @@ def _not_found_message() -> str:
     searched = ", ".join(str(p) for p in _local_candidates())
     urls = "; ".join(f"{s.filename}: {s.url}" for s in SOURCES.values() if s.url)
     return (
-        f"no FID Inception network found (looked at {searched}). Pass --inception FILE or set ${ENV_PATH} "
+        f"no FID Inception network found (looked at {searched}). Give its file or set ${ENV_PATH} "
         f"to any of its distributions ({urls})"
     )
 

@@ -183,6 +183,6 @@ def _find_drn(path: PathLike | None, download: bool) -> Path:
     cached = cache_dir() / "drn" / DRN_FILENAME
     if cached.is_file() or not download:
         if not cached.is_file():
-            raise RekoError(f"no DRN weights at {cached}; pass --drn FILE or set ${ENV_PATH} ({DRN_URL})")
+            raise RekoError(f"no DRN weights at {cached}; give the weights file or set ${ENV_PATH} ({DRN_URL})")
         return cached
     return fetch(DRN_URL, cached)

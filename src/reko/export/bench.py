@@ -52,7 +52,7 @@ def exported_cost_rows(
     ``size``; ``like`` (the checkpoint's PyTorch row) lends its parameter and MAC counts.
     ``int8`` needs ``calibration``, a folder of images."""
     if "int8" in kinds and calibration is None:
-        raise RekoError("timing the INT8 export needs calibration images: pass --calibration DIR")
+        raise RekoError("timing the INT8 export needs calibration images (a folder); calibration is None")
     threads = threads or torch.get_num_threads()
     rows = []
     with tempfile.TemporaryDirectory(prefix="reko-bench-") as folder:

@@ -1,5 +1,6 @@
-"""Images for parity checks, INT8 calibration and INT8 quality: real photographs when a folder
-is given or found, smooth synthetic images otherwise, always saying which.
+"""Images for parity checks, INT8 calibration and INT8 quality: real photographs (a folder given,
+else ``$REKO_SHARED``'s horse2zebra testA, else the demo photos shipped with reko), or smooth
+synthetic images, always saying which.
 
 Real images are resized to the size under test (shorter side first, then a centre crop, both
 bicubic), so any photograph folder works at any export size. Synthetic images are low-frequency
@@ -22,8 +23,9 @@ from reko.errors import RekoError
 
 PathLike = str | os.PathLike[str]
 _BICUBIC = Image.Resampling.BICUBIC
-# Where the development machine keeps real test photographs (see the README of ../shared).
+# Where a $REKO_SHARED folder (the development machine's) keeps real test photographs.
 DEFAULT_TEST_SUBFOLDER = Path("data") / "horse2zebra" / "testA"
+DEMO_TEST_FOLDER = Path(__file__).resolve().parents[1] / "demo_data" / "test"  # 8 photos, in the package
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,13 @@ def folder_source(folder: PathLike, what: str = "image folder") -> ImageSource:
 
 
 def default_test_folder() -> Path | None:
-    """``$REKO_SHARED/data/horse2zebra/testA`` or ``../shared/...`` when it exists, else None."""
-    roots = [Path(os.environ["REKO_SHARED"])] if os.environ.get("REKO_SHARED") else []
-    roots.append(Path.cwd().parent / "shared")
-    for root in roots:
-        if (root / DEFAULT_TEST_SUBFOLDER).is_dir():
-            return root / DEFAULT_TEST_SUBFOLDER
-    return None
+    """``$REKO_SHARED/data/horse2zebra/testA`` when it exists, else the shipped demo photos (None if absent).
+
+    Never a folder guessed from the working directory."""
+    shared = os.environ.get("REKO_SHARED")
+    if shared and (Path(shared) / DEFAULT_TEST_SUBFOLDER).is_dir():
+        return Path(shared) / DEFAULT_TEST_SUBFOLDER
+    return DEMO_TEST_FOLDER if DEMO_TEST_FOLDER.is_dir() else None
 
 
 def test_source(folder: PathLike | None) -> ImageSource:
@@ -71,7 +73,7 @@ def test_source(folder: PathLike | None) -> ImageSource:
     found = default_test_folder()
     if found is not None:
         return folder_source(found, what="test image folder")
-    return ImageSource((), "synthetic images (no test folder given and none found under ../shared)")
+    return ImageSource((), "synthetic images (no test folder given, and no $REKO_SHARED or demo photos)")
 
 
 def fit(image: Image.Image, height: int, width: int) -> Image.Image:

@@ -78,7 +78,7 @@ class ExportInfo:
             if (height, width) != (self.size, self.size):
                 raise RekoError(
                     f"this {self.kind} file was exported for {self.size}x{self.size} inputs only, got "
-                    f"{height}x{width}: resize or tile to {self.size}x{self.size}, or export with --dynamic"
+                    f"{height}x{width}: resize or tile to {self.size}x{self.size}, or export with dynamic sizes"
                 )
             return
         if height < multiple or width < multiple or height % multiple or width % multiple:

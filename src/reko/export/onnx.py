@@ -68,10 +68,12 @@ def resolve_exporter(opset: int, exporter: str = "auto") -> str:
     if exporter == "dynamo" and opset < _DYNAMO_MIN_OPSET:
         raise RekoError(
             f"the dynamo exporter produces opset {_DYNAMO_MIN_OPSET} or newer, not {opset}: use opset >= "
-            f"{_DYNAMO_MIN_OPSET} or --exporter torchscript"
+            f"{_DYNAMO_MIN_OPSET} or the torchscript exporter"
         )
     if exporter == "torchscript" and opset > high:
-        raise RekoError(f"the TorchScript exporter produces opsets {low} to {high}, not {opset}: use --exporter dynamo")
+        raise RekoError(
+            f"the TorchScript exporter produces opsets {low} to {high}, not {opset}: use the dynamo exporter"
+        )
     return exporter
 
 
@@ -123,7 +125,7 @@ def check_export_size(size: int | None, spec: GeneratorSpec) -> int:
         hint = f"e.g. {max(multiple, round((size or multiple) / multiple) * multiple)}"
         raise RekoError(
             f"export size {size} does not fit {spec.describe()}: it must be a positive multiple of {multiple} "
-            f"({hint}); or export with --dynamic"
+            f"({hint}); or export with dynamic sizes"
         )
     return size
 

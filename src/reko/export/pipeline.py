@@ -50,7 +50,7 @@ class ExportOptions:
         int8: static INT8 quantisation (ONNX only), calibrated on ``calibration``.
         calibration / calibration_count: INT8 calibration folder and how many of its images.
         int8_settings: the quantisation recipe.
-        test_images: parity (and INT8 quality) images; None = ``../shared``'s horse2zebra testA
+        test_images: parity (and INT8 quality) images; None = `reko.export.images.default_test_folder`
             when present, else synthetic.
         parity_count: images per parity size.
         max_abs: float tolerance; min_psnr: INT8 tolerance (dB against the float model).
@@ -84,11 +84,13 @@ class ExportOptions:
         if self.format not in EXPORT_FORMATS:
             raise RekoError(f"export format {self.format!r} is not one of {EXPORT_FORMATS}")
         if self.int8 and self.format != "onnx":
-            raise RekoError("INT8 quantisation is for ONNX exports only: use --format onnx with --int8")
+            raise RekoError(f"INT8 quantisation is for ONNX exports only, not {self.format}")
         if self.int8 and self.calibration is None:
-            raise RekoError("--int8 needs --calibration DIR: a folder of images to calibrate activation ranges on")
+            raise RekoError(
+                "INT8 quantisation needs calibration images: a folder of images to calibrate activation ranges on"
+            )
         if not self.int8 and self.calibration is not None:
-            raise RekoError("--calibration is only used with --int8")
+            raise RekoError("calibration images are only used by INT8 quantisation")
         for name in ("parity_count", "calibration_count", "quality_count"):
             if getattr(self, name) < 1:
                 raise RekoError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -217,7 +219,7 @@ def _calibration_source(options: ExportOptions, test: ImageSource) -> ImageSourc
         example = sorted(shared)[0]
         raise RekoError(
             f"calibration and test images overlap ({len(shared)} files, e.g. {example}): INT8 quality must be "
-            f"measured on images calibration never saw; pass a different --test-images or --calibration folder"
+            f"measured on images calibration never saw; use different test or calibration folders"
         )
     return calibration
 

@@ -42,7 +42,7 @@ class Int8Quality:
         if self.fid is not None:
             text += f", FID {self.fid:.3f}"
         if self.kid_mean is not None:
-            text += f", KID {self.kid_mean:.5f} +- {self.kid_std or 0:.5f}"
+            text += f", KID {self.kid_mean:.5f}" + ("" if self.kid_std is None else f" +- {self.kid_std:.5f}")
         return f"{text} ({self.note})" if self.note else text
 
 
@@ -90,7 +90,7 @@ def _inception_distance(
     try:
         network = load_inception(inception, download=False, trust=trust)
     except RekoError as error:
-        raise RekoError(f"{error} (or skip FID/KID with --no-fid)") from None
+        raise RekoError(f"{error} (or skip FID/KID)") from None
     extractor = FeatureExtractor(network, protocol="clean", batch_size=16, num_workers=0, progress=False)
     sets = [
         FeatureSet(extractor.from_tensors(images), extractor.protocol, network.sha256, name)

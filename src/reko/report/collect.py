@@ -106,7 +106,9 @@ def collect(path: str | Path) -> ReportData:
     """Read a run folder or a comparison folder (see the module docstring)."""
     source = Path(path)
     if not source.is_dir():
-        raise RekoError(f"{source} is not a folder: pass a run folder (reko distill --out) or a comparison folder")
+        raise RekoError(
+            f"{source} is not a folder: give a run folder (what reko distill writes) or a comparison folder"
+        )
     if (source / COMPARISON_FILE).is_file() or _run_dirs(source / "runs"):
         return _collect_comparison(source)
     if is_run_dir(source):

@@ -60,7 +60,7 @@ def select_images(
     if generator != "student_BA":
         if images_dir is not None:
             side = _round_up(size or config_size(run) or 256, multiple)
-            return _folder(HeldOut(images_dir, False, "AtoB", side), count, side, "--images")
+            return _folder(HeldOut(images_dir, False, "AtoB", side), count, side, "the images folder")
         held_out = evaluation_images(data, run)
         if held_out is not None and not held_out.path.exists():  # recorded relative to another folder
             for base in (run.path, Path(data.source)):
@@ -126,7 +126,7 @@ def _validation(run: RunInfo, generator: str, count: int, size: int | None, mult
 
     config = load_run_config(DistillConfig, run.path)
     if not config.data.root or not Path(config.data.root).exists():
-        raise RekoError(f"the run's data.root {config.data.root!r} is not here; pass --images DIR")
+        raise RekoError(f"the run's data.root {config.data.root!r} is not here; give a folder of images")
     data = config.data
     if size is not None:
         side = _round_up(size, multiple)
@@ -137,7 +137,7 @@ def _validation(run: RunInfo, generator: str, count: int, size: int | None, mult
     key = _INPUT_KEY.get(generator, "input")
     items = [val_set[i] for i in range(min(count, len(val_set)))]
     if not items:
-        raise RekoError("the run's validation split is empty; pass --images DIR")
+        raise RekoError("the run's validation split is empty; give a folder of images")
     path_key = "path" if key == "input" else f"path_{key}"
     names = [Path(item[path_key]).name for item in items]
     origin = f"the first {len(items)} validation images of {data.val_root or data.root} (as in training)"

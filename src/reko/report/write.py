@@ -53,7 +53,7 @@ def write_report(
         raise RekoError(f"size must be >= 1, got {size}")
     images_dir = Path(images) if images is not None else None
     if images_dir is not None and not images_dir.is_dir():
-        raise RekoError(f"--images {images_dir} is not a folder of images")
+        raise RekoError(f"images {images_dir} is not a folder of images")
     data = collect(path)
     out = Path(out_dir) if out_dir is not None else Path(path) / "report"
     out.mkdir(parents=True, exist_ok=True)

@@ -73,7 +73,7 @@ def build_datasets(data: DataConfig, layout: str, seed: int, size_multiple: int 
     """
     bad = data.skip_bad
     if not data.root:
-        raise RekoError("no data: set data.root (or pass --data DIR)")
+        raise RekoError("no data: set data.root to an image folder")
     train_tf, val_tf = train_transform(data, size_multiple), val_transform(data, size_multiple)
     root = Path(data.root)
     if layout == "folder":

@@ -55,12 +55,12 @@ def load_run_config(cls: type[Any], run_dir: str | os.PathLike[str], overrides: 
 
 def check_out_dir(out_dir: str | os.PathLike[str] | None, resume: bool) -> Path:
     if not out_dir:
-        raise RekoError("no run folder: pass --out RUN_DIR (or set out: in the config)")
+        raise RekoError("no run folder: set out (the folder the run writes into)")
     out = Path(out_dir)
     if resume and not (out / STATE_FILE).is_file():
         raise RekoError(f"cannot resume {out}: it has no {STATE_FILE} (the run never saved)")
     if not resume and (out / STATE_FILE).exists():
-        raise RekoError(f"{out} already holds a run; resume it with --resume {out} or choose another folder")
+        raise RekoError(f"{out} already holds a run; resume it, or choose another folder")
     if not resume and out.is_dir() and any(not p.name.startswith(WRITE_PROBE) for p in out.iterdir()):
         # Not a run that can be resumed: its files (checkpoints, config.yaml, logs) would be replaced or mixed.
         what = "a run that never saved its state" if (out / CONFIG_FILE).is_file() else "files"

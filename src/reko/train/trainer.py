@@ -32,7 +32,6 @@ from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from reko.atomic import remove_stale_temporaries
 from reko.config import LogConfig, TrainConfig
@@ -40,6 +39,7 @@ from reko.data.images import save_png
 from reko.errors import RekoError, one_line
 from reko.gan.trainable import Batch, Trainable
 from reko.models import save_generator
+from reko.progress import progress_bar
 from reko.train.distributed import DistContext, any_process, average_gradients, broadcast_module, gather_objects
 from reko.train.images import make_grid
 from reko.train.logs import append_scalars, open_logs
@@ -191,7 +191,7 @@ class Trainer:
         sampler = StepBatchSampler(
             len(self.train_set), cfg.batch_size, cfg.seed, self.step, end, ctx.rank, ctx.world_size
         )
-        bar = tqdm(
+        bar = progress_bar(
             total=cfg.steps, initial=self.step, disable=not (ctx.is_main and self.log.progress), dynamic_ncols=True
         )
         self.trainable.train()
@@ -270,7 +270,7 @@ class Trainer:
         return parts
 
     def _after_step(
-        self, parts: dict[str, torch.Tensor], writer: Any, bar: tqdm, window: dict[str, Any], grid_batch: Batch | None
+        self, parts: dict[str, torch.Tensor], writer: Any, bar: Any, window: dict[str, Any], grid_batch: Batch | None
     ) -> None:
         cfg, log, step = self.config, self.log, self.step
         if log.log_every > 0 and step % log.log_every == 0:
