@@ -54,3 +54,22 @@ def facades_dir() -> Path:
 @pytest.fixture(scope="session")
 def edges2shoes_dir() -> Path:
     return _require(SHARED / "data" / "edges2shoes_100")
+
+
+DEMO_DATA = REPO_ROOT / "src" / "reko" / "demo_data"
+
+
+@pytest.fixture(scope="session", params=["demo", pytest.param("horse2zebra", marks=pytest.mark.real_data)])
+def photos_root(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CycleGAN-layout root (``trainA/ trainB/ testA/ testB/``) of real photos, in both setups.
+
+    ``demo``: the 24 + 8 photos shipped in the package (trainB/testB repeat them): the core tests
+    run on a clone without ../shared. ``horse2zebra``: ../shared's dataset (marked ``real_data``).
+    """
+    if request.param == "horse2zebra":
+        return _require(SHARED / "data" / "horse2zebra")
+    root = tmp_path_factory.mktemp("demo_photos")
+    for split, source in (("train", DEMO_DATA / "train"), ("test", DEMO_DATA / "test")):
+        for side in ("A", "B"):
+            (root / f"{split}{side}").symlink_to(source, target_is_directory=True)
+    return root

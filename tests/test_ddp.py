@@ -23,12 +23,12 @@ def _flat(state: dict, group: str, key: str) -> torch.Tensor:
     return torch.cat([entries[i][key].flatten() for i in sorted(entries)])
 
 
-def test_two_processes_match_one_process_with_the_global_batch(tmp_path: Path, horse2zebra_dir: Path) -> None:
+def test_two_processes_match_one_process_with_the_global_batch(tmp_path: Path, photos_root: Path) -> None:
     teacher = tiny_teacher(tmp_path / "teacher.safetensors")
     # A tiny learning rate: Adam's first steps move every weight by ~lr * sign(gradient), so
     # weights whose true gradient is 0 (biases before InstanceNorm) take float-noise-signed
     # steps that differ between any two summation orders; kept tiny, they cannot feed back.
-    settings = [f"teacher={teacher}", f"data.root={horse2zebra_dir / 'trainA'}", "student.ngf=4", *size(32), *FAST]
+    settings = [f"teacher={teacher}", f"data.root={photos_root / 'trainA'}", "student.ngf=4", *size(32), *FAST]
     settings += ["train.steps=3", "train.lr=1e-6", "train.device=cpu", "train.save_every=100", "train.eval_every=100"]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "reko"]
     command += ["distill", "--out", str(tmp_path / "ddp"), "--set", *settings, "train.batch_size=1"]

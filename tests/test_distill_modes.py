@@ -51,10 +51,10 @@ def test_paired_mode_on_facades(tmp_path: Path, facades_dir: Path) -> None:
     assert {"G/gan", "G/l1", "G/reko_nce", "D/real", "D/fake"} <= set(scalars(tmp_path / "run")[1])
 
 
-def test_both_directions_with_two_teachers(tmp_path: Path, horse2zebra_dir: Path) -> None:
+def test_both_directions_with_two_teachers(tmp_path: Path, photos_root: Path) -> None:
     teacher_ab = tiny_teacher(tmp_path / "ab.safetensors", seed=1)
     teacher_ba = tiny_teacher(tmp_path / "ba.safetensors", seed=2)
-    overrides = [f"teacher={teacher_ab}", f"teacher_ba={teacher_ba}", f"data.root={horse2zebra_dir}", "student.ngf=4"]
+    overrides = [f"teacher={teacher_ab}", f"teacher_ba={teacher_ba}", f"data.root={photos_root}", "student.ngf=4"]
     config = load_config(DistillConfig, None, [*overrides, *size(32), *FAST, "train.steps=2", "loss.pool_size=2"])
     assert resolve_mode(config) == "cyclegan"
     result = distill(config, tmp_path / "run")
@@ -66,9 +66,9 @@ def test_both_directions_with_two_teachers(tmp_path: Path, horse2zebra_dir: Path
 
 
 @pytest.mark.parametrize("method", method_names())
-def test_every_registered_method_distils(method: str, tmp_path: Path, horse2zebra_dir: Path) -> None:
+def test_every_registered_method_distils(method: str, tmp_path: Path, photos_root: Path) -> None:
     teacher = tiny_teacher(tmp_path / "teacher.safetensors")
-    overrides = [f"teacher={teacher}", f"data.root={horse2zebra_dir / 'trainA'}", "student.ngf=4", *size(32), *FAST]
+    overrides = [f"teacher={teacher}", f"data.root={photos_root / 'trainA'}", "student.ngf=4", *size(32), *FAST]
     kept = [o for o in overrides if not o.startswith(("distill.num_patches", "distill.embed_dim"))]
     config = load_config(
         DistillConfig, None, [*kept, f"distill.method={method}", "train.steps=1", "train.batch_size=2"]
@@ -77,23 +77,23 @@ def test_every_registered_method_distils(method: str, tmp_path: Path, horse2zebr
     assert result.finished and read_metadata(result.latest["student"])["method"] == method
 
 
-def test_the_student_follows_the_teacher(tmp_path: Path, horse2zebra_dir: Path) -> None:
+def test_the_student_follows_the_teacher(tmp_path: Path, photos_root: Path) -> None:
     teacher = tiny_teacher(tmp_path / "teacher.safetensors")
-    overrides = [f"teacher={teacher}", f"data.root={horse2zebra_dir / 'trainA'}", "student.ngf=8", *size(32), *FAST]
+    overrides = [f"teacher={teacher}", f"data.root={photos_root / 'trainA'}", "student.ngf=8", *size(32), *FAST]
     config = load_config(DistillConfig, None, [*overrides, "train.steps=24", "train.eval_every=24", "train.lr=1e-3"])
     distill(config, tmp_path / "run")
     evaluations = [r["val/psnr"] for r in scalars(tmp_path / "run") if "val/psnr" in r]
     assert evaluations[-1] > evaluations[0] + 3  # dB, student vs teacher on held-out images
 
 
-def test_cli_distill_with_the_shipped_config(tmp_path: Path, horse2zebra_dir: Path, capsys) -> None:
+def test_cli_distill_with_the_shipped_config(tmp_path: Path, photos_root: Path, capsys) -> None:
     teacher = tiny_teacher(tmp_path / "teacher.safetensors")
     args = [
         "distill",
         "--teacher",
         str(teacher),
         "--data",
-        str(horse2zebra_dir / "trainA"),
+        str(photos_root / "trainA"),
         "--out",
         str(tmp_path / "run"),
     ]
@@ -104,23 +104,23 @@ def test_cli_distill_with_the_shipped_config(tmp_path: Path, horse2zebra_dir: Pa
     assert load_config(DistillConfig, tmp_path / "run" / "config.yaml").distill.options.scoring == "teacher"
 
 
-def test_mode_errors_are_clear(tmp_path: Path, horse2zebra_dir: Path) -> None:
+def test_mode_errors_are_clear(tmp_path: Path, photos_root: Path) -> None:
     with pytest.raises(RekoError, match="set teacher_ba"):
         resolve_mode(load_config(DistillConfig, None, ["mode=cyclegan"]))
     teacher = tiny_teacher(tmp_path / "teacher.safetensors", family="unet", num_downs=6)
-    config = load_config(DistillConfig, None, [f"teacher={teacher}", f"data.root={horse2zebra_dir / 'trainA'}"])
+    config = load_config(DistillConfig, None, [f"teacher={teacher}", f"data.root={photos_root / 'trainA'}"])
     with pytest.raises(RekoError, match="crop_size 200 is not a multiple of 64"):
         distill(
             load_config(DistillConfig, None, [f"teacher={teacher}", "data.root=x", "data.crop_size=200"]),
             tmp_path / "r",
         )
     assert config.mode == "auto"
-    assert main(["distill", "--data", str(horse2zebra_dir), "--out", str(tmp_path / "r2")]) == 2  # no teacher
+    assert main(["distill", "--data", str(photos_root), "--out", str(tmp_path / "r2")]) == 2  # no teacher
 
 
-def test_bf16_autocast_and_channels_last_run_on_cpu(tmp_path: Path, horse2zebra_dir: Path) -> None:
+def test_bf16_autocast_and_channels_last_run_on_cpu(tmp_path: Path, photos_root: Path) -> None:
     teacher = tiny_teacher(tmp_path / "teacher.safetensors")
-    overrides = [f"teacher={teacher}", f"data.root={horse2zebra_dir / 'trainA'}", "student.ngf=4", *size(32), *FAST]
+    overrides = [f"teacher={teacher}", f"data.root={photos_root / 'trainA'}", "student.ngf=4", *size(32), *FAST]
     options = ["train.steps=2", "train.amp=bf16", "train.channels_last=true", "distill.scoring=learned"]
     result = distill(load_config(DistillConfig, None, [*overrides, *options]), tmp_path / "run")
     assert result.finished and all(v == v for v in result.metrics.values())  # finite, not NaN

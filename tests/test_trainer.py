@@ -35,9 +35,9 @@ def _config(teacher: Path, data: Path, *extra: str) -> DistillConfig:
     return load_config(DistillConfig, None, [*base, *extra])
 
 
-def test_resume_continues_exactly(tmp_path: Path, teacher: Path, horse2zebra_dir: Path) -> None:
+def test_resume_continues_exactly(tmp_path: Path, teacher: Path, photos_root: Path) -> None:
     """N steps straight == k steps, stop, resume, N - k steps: weights, optimisers, logs."""
-    config = _config(teacher, horse2zebra_dir / "trainA", "train.steps=6", "train.save_every=4")
+    config = _config(teacher, photos_root / "trainA", "train.steps=6", "train.save_every=4")
     straight = distill(config, tmp_path / "straight")
     first = distill(config, tmp_path / "split", stop_at=3)  # 3 is no save step: saved on stopping
     assert (first.step, first.finished) == (3, False)
@@ -57,10 +57,8 @@ def test_resume_continues_exactly(tmp_path: Path, teacher: Path, horse2zebra_dir
     assert straight.metrics == second.metrics
 
 
-def test_run_folder_holds_config_checkpoints_grids_and_logs(
-    tmp_path: Path, teacher: Path, horse2zebra_dir: Path
-) -> None:
-    result = distill(_config(teacher, horse2zebra_dir / "trainA", "train.steps=2"), tmp_path / "run")
+def test_run_folder_holds_config_checkpoints_grids_and_logs(tmp_path: Path, teacher: Path, photos_root: Path) -> None:
+    result = distill(_config(teacher, photos_root / "trainA", "train.steps=2"), tmp_path / "run")
     run = tmp_path / "run"
     assert load_config(DistillConfig, run / "config.yaml").train.steps == 2
     assert sorted(p.name for p in (run / "images").iterdir()) == ["step_000002.png"]
@@ -75,16 +73,16 @@ def test_run_folder_holds_config_checkpoints_grids_and_logs(
     assert {"G/gan", "G/reko_nce", "G/output_l1", "D/gan", "lr", "time/step_s"} <= set(records[1])
 
 
-def test_eval_every_zero_validates_once_at_the_end(tmp_path: Path, teacher: Path, horse2zebra_dir: Path) -> None:
-    config = _config(teacher, horse2zebra_dir / "trainA", "train.steps=3", "train.eval_every=0")
+def test_eval_every_zero_validates_once_at_the_end(tmp_path: Path, teacher: Path, photos_root: Path) -> None:
+    config = _config(teacher, photos_root / "trainA", "train.steps=3", "train.eval_every=0")
     result = distill(config, tmp_path / "run")
     validations = [r for r in scalars(tmp_path / "run") if "val/psnr" in r]
     assert [r["step"] for r in validations] == [3]  # not at step 0, once at the end
     assert result.best_step == 3 and set(result.metrics) == {"psnr", "l1"}
 
 
-def test_a_run_folder_is_never_overwritten(tmp_path: Path, teacher: Path, horse2zebra_dir: Path) -> None:
-    config = _config(teacher, horse2zebra_dir / "trainA", "train.steps=1")
+def test_a_run_folder_is_never_overwritten(tmp_path: Path, teacher: Path, photos_root: Path) -> None:
+    config = _config(teacher, photos_root / "trainA", "train.steps=1")
     distill(config, tmp_path / "run")
     with pytest.raises(RekoError, match="already holds a run"):
         distill(config, tmp_path / "run")
@@ -92,10 +90,10 @@ def test_a_run_folder_is_never_overwritten(tmp_path: Path, teacher: Path, horse2
         distill(config, tmp_path / "empty", resume=True)
 
 
-def test_sigint_finishes_the_step_saves_and_resumes(tmp_path: Path, teacher: Path, horse2zebra_dir: Path) -> None:
+def test_sigint_finishes_the_step_saves_and_resumes(tmp_path: Path, teacher: Path, photos_root: Path) -> None:
     run = tmp_path / "run"
     settings = [f"teacher={teacher}", "student.ngf=4", *size(32), *FAST, "train.steps=500", "train.save_every=1000"]
-    command = [sys.executable, "-m", "reko", "distill", "--data", str(horse2zebra_dir / "trainA"), "--out", str(run)]
+    command = [sys.executable, "-m", "reko", "distill", "--data", str(photos_root / "trainA"), "--out", str(run)]
     process = subprocess.Popen([*command, "--set", *settings], stderr=subprocess.PIPE, text=True, cwd=REPO)
     deadline = time.time() + 120
     while time.time() < deadline and (not (run / "scalars.jsonl").exists() or len(scalars(run)) < 3):
