@@ -22,33 +22,15 @@ from typing import Any, Literal
 import yaml
 
 from reko.errors import RekoError
+from reko.report.scalars import SCALARS_FILE, VALIDATION_PREFIX, Series, ValidationPoint, read_scalars
 from reko.report.tables import Cell, Source, Table, build_table, is_cost, json_rows, pointer_join, with_ratios
 
 CONFIG_FILE = "config.yaml"
-SCALARS_FILE = "scalars.jsonl"
 COMPARISON_FILE = "comparison.json"
 COMPARISON_MD = "comparison.md"
 # Generator checkpoints of a run: <name>_best.safetensors / <name>_latest.safetensors.
 _CHECKPOINT = re.compile(r"^(?P<name>.+)_(?P<tag>best|latest)\.safetensors$")
 _SEED = re.compile(r"(\d+)$")
-VALIDATION_PREFIX = "val/"
-
-
-@dataclass
-class Series:
-    """One logged scalar over training: ``steps`` and ``values`` of equal length."""
-
-    steps: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-
-
-@dataclass
-class ValidationPoint:
-    """The validation metrics logged at one step, and the ``scalars.jsonl`` line they are on."""
-
-    step: int
-    line: int
-    metrics: dict[str, float]
 
 
 @dataclass
@@ -167,7 +149,7 @@ def read_run(path: Path, root: Path, name: str) -> RunInfo:
     run.config = _read_yaml(path / CONFIG_FILE, run.notes)
     _find_checkpoints(run)
     run.method = _method_of(run)
-    _read_scalars(run)
+    run.scalars, run.validation, run.scalars_from = read_scalars(run.path, run.rel, run.notes)
     for result in sorted(path.glob("*.json")):
         parsed = _read_json(result, run.notes)
         if parsed is not None:
@@ -233,62 +215,6 @@ def _method_of(run: RunInfo) -> str:
         if method:
             return method
     return run.path.parent.name if _SEED.search(run.path.name) else ""
-
-
-def _read_scalars(run: RunInfo) -> None:
-    """Scalars from ``scalars.jsonl`` (exact values, with line numbers) or else TensorBoard events."""
-    jsonl = run.path / SCALARS_FILE
-    if jsonl.is_file():
-        for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                run.notes.append(f"{_join(run.rel, SCALARS_FILE)} line {number}: not JSON, skipped")
-                continue
-            step = record.get("step")
-            if not isinstance(step, int):
-                continue
-            validation = {}
-            for name, value in record.items():
-                if name == "step" or not isinstance(value, (int, float)) or isinstance(value, bool):
-                    continue
-                series = run.scalars.setdefault(name, Series())
-                series.steps.append(step)
-                series.values.append(float(value))
-                if name.startswith(VALIDATION_PREFIX):
-                    validation[name[len(VALIDATION_PREFIX) :]] = value
-            if validation:
-                run.validation.append(ValidationPoint(step, number, validation))
-        run.scalars_from = SCALARS_FILE
-        return
-    events = run.path / "tensorboard"
-    if events.is_dir() and any(events.rglob("events.out.tfevents.*")):
-        run.scalars = _read_tensorboard(events, run.notes)
-        run.scalars_from = "tensorboard" if run.scalars else ""
-        return
-    run.notes.append(f"{run.rel or run.path}: no {SCALARS_FILE} or TensorBoard events: no curves")
-
-
-def _read_tensorboard(folder: Path, notes: list[str]) -> dict[str, Series]:
-    """Every scalar tag of the event files under ``folder`` (TensorBoard stores float32 values)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    scalars: dict[str, Series] = {}
-    for events_dir in sorted({p.parent for p in folder.rglob("events.out.tfevents.*")}):
-        try:
-            accumulator = EventAccumulator(str(events_dir), size_guidance={"scalars": 0})
-            accumulator.Reload()
-        except Exception as error:  # noqa: BLE001 - a corrupt event file must not stop the report
-            notes.append(f"{events_dir}: unreadable TensorBoard events ({error})")
-            continue
-        for tag in accumulator.Tags().get("scalars", []):
-            series = scalars.setdefault(tag, Series())
-            for event in accumulator.Scalars(tag):
-                series.steps.append(int(event.step))
-                series.values.append(float(event.value))
-    return scalars
 
 
 def validation_table(run: RunInfo) -> Table | None:

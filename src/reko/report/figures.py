@@ -20,8 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from reko.atomic import atomic_path
-from reko.report.collect import RunInfo, Series
+from reko.report.collect import RunInfo
 from reko.report.inference import DirectionResult, RegionMaps
+from reko.report.scalars import Series
 
 _CELL_INCHES = 1.9  # one image of a grid
 _DPI = 100
