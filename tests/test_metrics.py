@@ -171,7 +171,7 @@ def test_paired_metrics_accumulate_means(facade_pairs) -> None:
 
 
 def test_eval_table_shows_no_kid_spread_when_there_is_none() -> None:
-    from reko.eval.evaluate import format_results
+    from reko.eval.report import format_results
 
     row = {"model": "student", "against": "teacher", "images": 309, "fid": 1.0, "kid_mean": 0.002}
     report = {"results": [{**row, "kid_std": None}, {**row, "kid_std": 0.0005}], "data": {}, "protocol": None}

@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from reko import api
-    from reko.eval.evaluate import EvalConfig, format_results, resolve_metrics
-    from reko.eval.report import write_json
+    from reko.eval.evaluate import EvalConfig, resolve_metrics
+    from reko.eval.report import format_results, write_json
 
     if args.limit is not None and args.limit < 1:
         raise RekoError(f"--limit must be >= 1, got {args.limit}")
