@@ -114,6 +114,19 @@ def investigation_suites() -> list[Suite]:
     ]
 
 
+def mobile_suites() -> list[Suite]:
+    """Mobile (depthwise-separable) students chosen by a MACs budget (``--target-macs``), with ReKo
+    and the best baseline of the ngf suites (wavelet): run only when named with ``--suites``.
+
+    The budgets (field MACs at 256x256) pick mobile ngf 23 (2.71G) and ngf 16 (1.42G, OMGD's
+    horse2zebra student width) for this instance_affine teacher; ``student_ngf`` only labels them.
+    """
+    return [
+        Suite("mobile_2.7G", ("wavelet", "reko"), 23, ("student.target_macs=2.71G",), "mobile student, 2.71G MACs"),
+        Suite("mobile_1.4G", ("wavelet", "reko"), 16, ("student.target_macs=1.43G",), "mobile student, 1.42G MACs"),
+    ]
+
+
 # Every run: one torch thread, data decoded in the training process (two processes share 2 cores),
 # and validation (on the 16 training images held out for the image grids) only once, at the end:
 # the last checkpoint is what gets evaluated.
@@ -333,14 +346,20 @@ def markdown(payload: dict[str, Any]) -> str:
             ablation_rows.append({**document["rows"][0], "label": payload["titles"][name]})
     if ablation_rows:
         lines += ["## ReKo ablations, student ngf 24", ""] + _table(ablation_rows, "variant") + [""]
-    other_rows = [
-        {**row, "label": f"{payload['titles'][name]}: {row['method']}"}
-        for name, document in payload["suites"].items()
-        if name not in ("ngf24", "ngf16") and not name.startswith("ablation")
-        for row in document.get("rows", [])
-    ]
-    if other_rows:
-        lines += ["## Investigation, student ngf 24", ""] + _table(other_rows, "variant") + [""]
+    for section, prefix in (
+        ("Investigation, student ngf 24", ""),
+        ("Mobile students, chosen by a MACs budget", "mobile"),
+    ):
+        other_rows = [
+            {**row, "label": f"{payload['titles'][name]}: {row['method']}"}
+            for name, document in payload["suites"].items()
+            if name not in ("ngf24", "ngf16")
+            and not name.startswith("ablation")
+            and name.startswith("mobile") == bool(prefix)
+            for row in document.get("rows", [])
+        ]
+        if other_rows:
+            lines += [f"## {section}", ""] + _table(other_rows, "variant") + [""]
     timing = payload["training_seconds_per_run"]
     if timing["mean"] is not None:
         lines.append(
@@ -384,7 +403,7 @@ def main() -> int:
     from reko.eval.machine import cpu_name
     from reko.eval.report import write_json
 
-    known = {suite.name: suite for suite in [*suites(), *investigation_suites()]}
+    known = {suite.name: suite for suite in [*suites(), *investigation_suites(), *mobile_suites()]}
     names = args.suites.split(",") if args.suites else [suite.name for suite in suites()]
     unknown = [name for name in names if name not in known]
     if unknown:

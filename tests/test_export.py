@@ -14,6 +14,7 @@ import onnx
 import pytest
 import torch
 from PIL import Image
+from tests.helpers.generators import variants
 from torch import nn
 
 from reko.cli import main
@@ -42,7 +43,7 @@ from reko.models import GeneratorSpec, create_generator, load_generator, save_ge
 
 RESNET = GeneratorSpec(family="resnet", ngf=8, n_blocks=2)
 UNET = GeneratorSpec(family="unet", ngf=8, num_downs=5)
-SPECS = {"resnet": RESNET, "unet": UNET}
+SPECS = variants(resnet=RESNET, unet=UNET)  # every family, conv and mobile blocks
 
 
 def _checkpoint(folder: Path, spec: GeneratorSpec, name: str, norm: str = "instance") -> Path:
@@ -54,10 +55,8 @@ def _checkpoint(folder: Path, spec: GeneratorSpec, name: str, norm: str = "insta
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("checkpoints")
-    return {
-        "resnet": _checkpoint(folder, RESNET, "resnet", norm="instance_affine"),
-        "unet": _checkpoint(folder, UNET, "unet", norm="batch"),
-    }
+    norms = {"resnet": "instance_affine", "unet": "batch"}
+    return {name: _checkpoint(folder, spec, name, norm=norms[spec.family]) for name, spec in SPECS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +72,7 @@ def image_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- float exports: parity at one size (fixed) or two sizes (dynamic) ------------------------------------
 
 
-@pytest.mark.parametrize("family", ["resnet", "unet"])
+@pytest.mark.parametrize("family", sorted(SPECS))
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 @pytest.mark.parametrize("dynamic", [False, True], ids=["fixed", "dynamic"])
 def test_export_passes_parity(
@@ -227,8 +226,9 @@ def test_psnr_and_tolerance() -> None:
 # -- INT8 -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("family", ["resnet", "mobile_resnet"])
 def test_int8_export_on_a_tiny_calibration_folder(
-    checkpoints: dict[str, Path], image_folder: Path, tmp_path: Path
+    checkpoints: dict[str, Path], image_folder: Path, tmp_path: Path, family: str
 ) -> None:
     test_folder = tmp_path / "test"
     test_folder.mkdir()
@@ -247,7 +247,7 @@ def test_int8_export_on_a_tiny_calibration_folder(
         quality_count=3,
         fid=False,
     )
-    report = export_checkpoint(checkpoints["resnet"], tmp_path / "m.onnx", options)
+    report = export_checkpoint(checkpoints[family], tmp_path / "m.onnx", options)
     assert report.passed and report.info.kind == "onnx-int8"
     assert report.info.int8 is not None and report.info.int8["calibration_images"] == 4
     assert report.int8_quality is not None and report.int8_quality.psnr_db > 15

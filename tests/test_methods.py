@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+from tests.helpers.generators import variants
 from torch import nn
 
 from reko.distill.method import DistillMethod
@@ -33,10 +34,11 @@ BASELINES = {"none", "output", "feature", "attention", "similarity", "wavelet", 
 # The eight losses of the ReKo authors' KD framework (docs/methods.md) and the released ReKo objective.
 BASELINES |= {"nonlocal", "channel", "perceptual", "reko-released"}
 
-SPECS = {
-    "resnet": GeneratorSpec(family="resnet", ngf=8, n_blocks=3),
-    "unet": GeneratorSpec(family="unet", ngf=8, num_downs=5),
-}
+# Every family x block; the teacher is always the conv network, the student that spec at width 4
+# (so mobile_* pairs a conv teacher with a mobile student, as reko distill --target-macs does).
+SPECS = variants(
+    resnet=GeneratorSpec(family="resnet", ngf=8, n_blocks=3), unet=GeneratorSpec(family="unet", ngf=8, num_downs=5)
+)
 SIZE = 32  # divisible by 2**5 (U-Net) and by 2**3 (wavelet levels)
 BATCH = 2  # similarity-preserving KD needs two samples
 
@@ -81,7 +83,7 @@ def _images(seed: int = 0) -> torch.Tensor:
 
 def _pair(family: str, student_ngf: int = 4) -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(0)
-    teacher = create_generator(SPECS[family]).eval()
+    teacher = create_generator(SPECS[family].replace(block="conv")).eval()
     student = create_generator(SPECS[family].with_width(student_ngf)).train()
     return teacher, student
 
@@ -125,9 +127,10 @@ def test_feature_zero_with_identity_adapters() -> None:
     assert loss.abs().item() < 1e-6
 
 
+@pytest.mark.parametrize("family", ["resnet", "mobile_resnet"])
 @pytest.mark.parametrize("name", method_names())
-def test_gradients_reach_student_and_heads_never_teacher(name: str) -> None:
-    teacher, student = _pair("resnet")
+def test_gradients_reach_student_and_heads_never_teacher(name: str, family: str) -> None:
+    teacher, student = _pair(family)
     teacher.requires_grad_(True)  # even a teacher left trainable must receive nothing
     method = _method(name, teacher, student)
     # Run the teacher *with* autograd here, so the method itself must keep it out of the graph.

@@ -33,6 +33,7 @@ from reko.distill.build import LAYOUT, build_distiller, resolve_mode
 from reko.distill.config import DistillConfig
 from reko.errors import RekoError
 from reko.eval.evaluate import EvalConfig
+from reko.eval.macs import spec_cost
 from reko.export.pipeline import ExportOptions, ExportReport, export_checkpoint
 from reko.gan.build import build_teacher, data_layout
 from reko.models import GeneratorSpec, load_generator
@@ -60,7 +61,9 @@ def distill(
     """
     out = check_out_dir(out_dir or config.out, resume)
     mode = resolve_mode(config)
-    result, _ = run_trainer(config, out, LAYOUT[mode], lambda: build_distiller(config, mode), resume, stop_at)
+    result, _ = run_trainer(
+        config, out, LAYOUT[mode], lambda: build_distiller(config, mode, spec_cost), resume, stop_at
+    )
     return result
 
 

@@ -75,6 +75,13 @@ class StudentConfig:
     num_downs: int | None = None
     norm: Literal["instance", "instance_affine", "batch", "none"] | None = None
     dropout: bool | None = None
+    block: Literal["conv", "mobile"] | None = None  # mobile: depthwise-separable (reko.models.resnet)
+    widths: tuple[int, ...] | None = None  # per-stage widths (GeneratorSpec.widths); replaces ngf's
+    # A budget (e.g. "2.7G", "300k"): the widest uniform scaling of the teacher that fits replaces ngf and
+    # widths, trying conv and mobile blocks unless ``block`` is set (reko.models.budget).
+    target_macs: str | None = None  # MACs, field convention, at budget_size x budget_size
+    target_params: str | None = None
+    budget_size: int = 256
 
 
 @dataclass(frozen=True)

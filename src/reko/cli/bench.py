@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     _say(f"timing the teacher ({args.warmup} + {args.repeats} calls, {threads} threads)")
     teacher_row = profile_model("teacher", load_generator(args.teacher), **common)
     _say("timing the student")
-    student_row = profile_model("student", load_generator(args.checkpoint), **common)
+    student = load_generator(args.checkpoint)
+    student_row = profile_model("student", student, **common)
     rows = [teacher_row, student_row]
     if kinds:
         from reko.export.bench import exported_cost_rows
@@ -86,9 +87,20 @@ def run(args: argparse.Namespace) -> int:
         _say(f"timing {file} under ONNX Runtime")
         rows.append(profile_onnx(Path(file).name, file, like=student_row, **common))
     print(format_cost_table(rows, baseline="teacher"))
+    budget = getattr(student, "checkpoint_metadata", {}).get("student.budget")
+    print(f"student: {student.spec.describe()}")
+    if budget:
+        print(f"chosen for the budget: {budget}")
     if args.json:
         write_json(
-            args.json, {"rows": [r.to_dict() for r in rows], "teacher": args.teacher, "student": args.checkpoint}
+            args.json,
+            {
+                "rows": [r.to_dict() for r in rows],
+                "teacher": args.teacher,
+                "student": args.checkpoint,
+                "student_spec": student.spec.to_dict(),
+                "student_budget": budget,
+            },
         )
         print(f"wrote {args.json}")
     return 0

@@ -11,6 +11,7 @@ images/ (grids), tensorboard/. Stop with Ctrl-C (the state is saved) and continu
 Examples:
   reko distill --teacher teacher.pth --data photos/ --out runs/reko --config configs/distill_horse2zebra_128.yaml
   reko distill --teacher teacher.pth --data photos/ --out runs/small --set student.ngf=16 train.steps=2000
+  reko distill --teacher teacher.pth --data photos/ --out runs/mobile --target-macs 2.7G
   reko distill --resume runs/reko
   torchrun --nproc_per_node=2 -m reko distill ...   (data-parallel; gloo on CPU, NCCL on GPU)
 """
@@ -32,6 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teacher-ba", metavar="CKPT", default=None, help="B->A teacher: distil both directions")
     parser.add_argument("--data", metavar="DIR", default=None, help="image folder, pix2pix root or CycleGAN root")
     parser.add_argument("--out", metavar="RUN_DIR", default=None, help="run folder to create")
+    parser.add_argument(
+        "--target-macs",
+        metavar="N",
+        default=None,
+        help="MACs budget (field convention at student.budget_size, 256): e.g. 2.7G; picks the widest "
+        "uniform scaling of the teacher that fits, conv or mobile blocks (= --set student.target_macs=N)",
+    )
+    parser.add_argument(
+        "--target-params", metavar="N", default=None, help="parameter budget, e.g. 300k (= student.target_params)"
+    )
     add_run_arguments(parser, "student.ngf=16 distill.method=output train.steps=500")
     from reko.distill.registry import method_names
 
@@ -47,11 +58,18 @@ def run(args: argparse.Namespace) -> int:
     from reko.distill.config import DistillConfig
 
     if args.resume:
-        overrides = resume_overrides(args, ("teacher", "teacher_ba", "data", "out"))
+        overrides = resume_overrides(args, ("teacher", "teacher_ba", "data", "out", "target_macs", "target_params"))
         result = api.resume(args.resume, overrides, stop_at=args.stop_at)
     else:
         flags = flag_overrides(
-            [("teacher", args.teacher), ("teacher_ba", args.teacher_ba), ("data.root", args.data), ("out", args.out)]
+            [
+                ("teacher", args.teacher),
+                ("teacher_ba", args.teacher_ba),
+                ("data.root", args.data),
+                ("out", args.out),
+                ("student.target_macs", args.target_macs),
+                ("student.target_params", args.target_params),
+            ]
         )
         config = load_config(DistillConfig, args.config, [*args.set, *flags])
         result = api.distill(config, stop_at=args.stop_at)

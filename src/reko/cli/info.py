@@ -13,7 +13,7 @@ import json
 
 from reko.cli.values import SIDE
 from reko.eval.macs import count_macs, count_parameters
-from reko.models import load_generator
+from reko.models import GeneratorSpec, load_generator
 
 HELP = "architecture, parameters and MACs of a generator checkpoint"
 
@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         "blocks": spec.n_blocks if spec.family == "resnet" else None,
         "num_downs": spec.num_downs if spec.family == "unet" else None,
         "ngf": spec.ngf,
+        "block": spec.block,
+        "stage_widths": list(spec.stage_widths()),
         "norm": spec.norm,
         "dropout": spec.dropout,
         "parameters": count_parameters(model),
@@ -53,17 +55,38 @@ def run(args: argparse.Namespace) -> int:
         ("checkpoint", str(args.checkpoint)),
         ("architecture", f"{spec.name} ({spec.family}, {depth})"),
         ("base width (ngf)", str(spec.ngf)),
+        ("blocks", _BLOCKS[spec.block]),
+        ("stage widths", _widths(spec)),
         ("norm", spec.norm + (", dropout 0.5" if spec.dropout else "")),
         ("parameters", f"{info['parameters']:,} ({info['parameters'] / 1e6:.3f}M)"),
         (f"MACs at {size}x{size} (field)", f"{macs.field / 1e9:.2f}G  (torchprofile convention, as papers report)"),
         (f"MACs at {size}x{size} (true)", f"{macs.true / 1e9:.2f}G  (transposed convs without inserted zeros)"),
         ("input size multiple", str(spec.size_multiple)),
     ]
-    rows += [(f"metadata {k}", v) for k, v in info["metadata"].items()]
+    budget = info["metadata"].get("student.budget")
+    if budget:
+        rows.append(("chosen for the budget", budget))
+    rows += [(f"metadata {k}", v) for k, v in info["metadata"].items() if k != "student.budget"]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+_BLOCKS = {"conv": "conv (full convolutions)", "mobile": "mobile (depthwise-separable convolutions)"}
+
+
+def _widths(spec: GeneratorSpec) -> str:
+    widths = list(spec.stage_widths())
+    if spec.family == "resnet":
+        n = spec.n_blocks
+        hidden = widths[3 : 3 + n]
+        inner = str(hidden[0]) if len(set(hidden)) == 1 else ",".join(map(str, hidden))
+        text = f"stem {widths[0]}, down1 {widths[1]}, down2 {widths[2]}, block hidden {inner}, "
+        text += f"up1 {widths[3 + n]}, up2 {widths[4 + n]}"
+    else:
+        text = "encoder " + ", ".join(map(str, widths))
+    return text + (" (per-stage widths)" if spec.widths is not None else " (from ngf)")
 
 
 def _fit(size: int, multiple: int) -> int:

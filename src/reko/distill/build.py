@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from reko.distill.registry import get_method
 from reko.errors import RekoError
 from reko.gan.build import discriminator_spec
 from reko.models import GeneratorSpec, create_discriminator, create_generator, load_generator
+from reko.models.budget import CostOf, fit_budget, parse_count
+from reko.models.spec import BLOCKS
 
 LAYOUT = {"unpaired": "folder", "paired": "paired", "cyclegan": "unpaired"}  # mode -> data layout
 
@@ -40,10 +43,36 @@ def resolve_mode(config: DistillConfig) -> str:
     return mode
 
 
-def student_spec(config: DistillConfig, teacher_spec: GeneratorSpec) -> GeneratorSpec:
-    """The teacher's spec with ``student.*`` fields replaced (None keeps the teacher's value)."""
-    changes = {k: v for k, v in dataclasses.asdict(config.student).items() if v is not None}
-    return teacher_spec.replace(**changes)
+def student_spec(config: DistillConfig, teacher_spec: GeneratorSpec, cost_of: CostOf | None = None) -> GeneratorSpec:
+    """The teacher's spec with ``student.*`` fields replaced (None keeps the teacher's value),
+    or, with ``student.target_macs`` / ``target_params``, the student `reko.models.budget` picks."""
+    return student_choice(config, teacher_spec, cost_of)[0]
+
+
+def student_choice(
+    config: DistillConfig, teacher_spec: GeneratorSpec, cost_of: CostOf | None = None
+) -> tuple[GeneratorSpec, str | None]:
+    """`student_spec` and, for a budget, the sentence saying what was chosen and why.
+    ``cost_of`` counts a spec's MACs for the budget (`reko.api` passes `reko.eval.macs.spec_cost`)."""
+    student = config.student
+    budget_keys = ("target_macs", "target_params", "budget_size")
+    changes = {k: v for k, v in dataclasses.asdict(student).items() if v is not None and k not in budget_keys}
+    if student.target_macs is None and student.target_params is None:
+        return teacher_spec.replace(**changes), None
+    if cost_of is None:
+        raise RekoError("student.target_macs / target_params need a MAC counter (cost_of); reko.api passes one")
+    changes.pop("ngf", None)  # the search chooses the width
+    changes.pop("widths", None)
+    blocks = (changes.pop("block"),) if "block" in changes else BLOCKS
+    choice = fit_budget(
+        teacher_spec.replace(**changes),
+        cost_of,
+        max_macs=None if student.target_macs is None else parse_count(student.target_macs, "student.target_macs"),
+        max_params=None if student.target_params is None else parse_count(student.target_params, "target_params"),
+        size=student.budget_size,
+        blocks=blocks,
+    )
+    return choice.spec, choice.reason
 
 
 def _load_teacher(path: str, what: str) -> Any:
@@ -58,15 +87,22 @@ def check_method(config: DistillConfig) -> None:
     method_cls.check_run(config.distill.options, config.train.batch_size, config.data.crop_size)
 
 
-def build_distiller(config: DistillConfig, mode: str) -> Distiller:
-    """Teachers, students, methods and discriminators of ``mode``, freshly initialised."""
+def build_distiller(config: DistillConfig, mode: str, cost_of: CostOf | None = None) -> Distiller:
+    """Teachers, students, methods and discriminators of ``mode``, freshly initialised
+    (``cost_of``: the MAC counter for a student budget, see `student_choice`)."""
     check_method(config)
     method_cls = get_method(config.distill.method)
     options = config.distill.options
 
+    budget_reasons: list[str] = []
+
     def direction(teacher_path: str, what: str) -> Direction:
         teacher = _load_teacher(teacher_path, what)
-        student = create_generator(student_spec(config, teacher.spec))
+        spec, reason = student_choice(config, teacher.spec, cost_of)
+        if reason is not None:
+            print(f"reko distill: student for the budget: {reason}", file=sys.stderr, flush=True)
+            budget_reasons.append(reason)
+        student = create_generator(spec)
         # The method's heads draw from their own RNG stream, so that for a given seed the students
         # and discriminators start from the same weights whatever the method (a fair comparison).
         with torch.random.fork_rng(devices=[]):
@@ -77,6 +113,8 @@ def build_distiller(config: DistillConfig, mode: str) -> Distiller:
     metadata = {"teacher": str(config.teacher), "method": config.distill.method}
     ab = direction(config.teacher, "teacher")
     spec = ab.student.spec
+    if budget_reasons:
+        metadata["student.budget"] = budget_reasons[0]
     if mode == "unpaired":
         return UnpairedDistiller(
             ab, create_discriminator(discriminator_spec(config, spec.out_channels)), config.loss, metadata

@@ -21,6 +21,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from reko.models.budget import Cost
+from reko.models.factory import create_generator
+from reko.models.spec import GeneratorSpec
+
 
 @dataclass(frozen=True)
 class MacCount:
@@ -89,3 +93,14 @@ def _layer_macs(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[in
     # Normalisation: a scale and shift per element when affine (torchprofile's count), else none.
     affine = getattr(module, "affine", False)
     return 0, (y.numel() if affine else 0)
+
+
+def spec_cost(spec: GeneratorSpec, size: int = 256) -> Cost:
+    """MACs (both conventions) and parameters of ``spec`` at ``size`` x ``size`` (rounded up to
+    the spec's size multiple), built on the meta device: no weights, no arithmetic. The counter
+    `reko.models.budget.fit_budget` searches with."""
+    size = max(spec.size_multiple, -(-size // spec.size_multiple) * spec.size_multiple)
+    with torch.device("meta"):
+        model = create_generator(spec, init=False)
+    macs = count_macs(model, size)
+    return Cost(macs_field=macs.field, macs_true=macs.true, parameters=count_parameters(model))

@@ -36,3 +36,35 @@ def make_norm(norm: str, channels: int) -> nn.Module:
 def conv_bias(norm: str) -> bool:
     """pix2pix convention: BatchNorm's shift replaces the convolution bias; other norms keep it."""
     return norm != "batch"
+
+
+class SeparableConv2d(nn.Sequential):
+    """A depthwise-separable convolution: ``dw`` (k x k, one filter per input channel), ``norm``,
+    then ``pw`` (1x1, ``c_in -> c_out``). (B, c_in, H, W) -> (B, c_out, H', W').
+
+    The layout (depthwise, normalisation, pointwise, no activation between) is GAN Compression's
+    ``SeparableConv2d`` (mit-han-lab/gan-compression, models/modules/mobile_modules.py).
+    ``transposed=True`` makes the depthwise part a transposed convolution (our U-Net decoder).
+    """
+
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        norm: str,
+        stride: int = 1,
+        padding: int = 0,
+        transposed: bool = False,
+    ) -> None:
+        bias = conv_bias(norm)
+        if transposed:
+            depthwise: nn.Module = nn.ConvTranspose2d(
+                c_in, c_in, kernel, stride=stride, padding=padding, groups=c_in, bias=bias
+            )
+        else:
+            depthwise = nn.Conv2d(c_in, c_in, kernel, stride=stride, padding=padding, groups=c_in, bias=bias)
+        super().__init__()
+        self.dw = depthwise
+        self.norm = make_norm(norm, c_in)
+        self.pw = nn.Conv2d(c_in, c_out, 1, bias=bias)

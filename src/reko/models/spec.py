@@ -13,9 +13,11 @@ from reko.errors import RekoError
 
 Family = Literal["resnet", "unet"]
 Norm = Literal["instance", "instance_affine", "batch", "none"]
+Block = Literal["conv", "mobile"]
 
 FAMILIES: tuple[str, ...] = ("resnet", "unet")
 NORMS: tuple[str, ...] = ("instance", "instance_affine", "batch", "none")
+BLOCKS: tuple[str, ...] = ("conv", "mobile")
 
 # Allowed range of every integer field (and of every item of an integer-tuple field). A spec is
 # read from files (checkpoint and export metadata), so it must never ask for a network that
@@ -27,6 +29,7 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "num_downs": (1, 10),
     "in_channels": (1, 16),
     "out_channels": (1, 16),
+    "widths": (1, 4096),  # per-stage widths: 4 x the largest ngf
 }
 
 
@@ -45,6 +48,16 @@ class GeneratorSpec:
             ``batch`` (BatchNorm, convolutions then carry no bias, as in pix2pix) or ``none``.
         dropout: dropout 0.5 in residual blocks / inner U-Net decoder levels (pix2pix default).
         in_channels / out_channels: image channels.
+        block: ``conv`` (the field's full convolutions) or ``mobile`` (depthwise-separable
+            convolutions: GAN Compression's mobile ResNet blocks; for U-Net our own analogue,
+            see `reko.models.unet`). Stage names do not change, so taps line up with a
+            ``conv`` teacher's.
+        widths: per-stage widths (GAN Compression-style channel configs), or None for the widths
+            that ``ngf`` implies. ResNet: ``n_blocks + 5`` values ``(stem, down1, down2,
+            hidden of blocks.0 .. blocks.{n-1}, up1, up2)`` (down2 is the residual trunk's
+            width; a block's hidden width is that of its inner convolution); U-Net: one value
+            per encoder level (``num_downs``; decoder levels mirror them). `stage_widths` gives
+            the values in use either way.
     """
 
     family: Family = "resnet"
@@ -55,6 +68,8 @@ class GeneratorSpec:
     dropout: bool = False
     in_channels: int = 3
     out_channels: int = 3
+    block: Block = "conv"
+    widths: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -72,6 +87,25 @@ class GeneratorSpec:
                     raise RekoError(f"generator {name} must be in [{low}, {high}], got {value}")
         if self.family == "unet" and self.num_downs < 5:
             raise RekoError(f"U-Net num_downs must be >= 5 (7 for 128px, 8 for 256px), got {self.num_downs}")
+        if self.block not in BLOCKS:
+            raise RekoError(f"generator block {self.block!r} is not one of {BLOCKS}")
+        if self.widths is not None:
+            self._check_widths()
+
+    def _check_widths(self) -> None:
+        """Items are integers in range (`INT_RANGES`, above); here: a tuple, of the family's length."""
+        if not isinstance(self.widths, (list, tuple)):
+            raise RekoError(f"generator widths must be a list of integers, got {self.widths!r:.80}")
+        object.__setattr__(self, "widths", tuple(self.widths))  # a list given directly; keep it hashable
+        widths = self.widths or ()
+        expected = self.n_blocks + 5 if self.family == "resnet" else self.num_downs
+        if len(widths) != expected:
+            layout = (
+                f"(stem, down1, down2, {self.n_blocks} block hidden widths, up1, up2)"
+                if self.family == "resnet"
+                else f"one per encoder level (num_downs={self.num_downs})"
+            )
+            raise RekoError(f"{self.family} widths need {expected} values {layout}, got {len(widths)}: {list(widths)}")
 
     @property
     def size_multiple(self) -> int:
@@ -80,14 +114,29 @@ class GeneratorSpec:
 
     @property
     def name(self) -> str:
-        """The field's short name: ``resnet_9blocks``, ``unet_256``..."""
+        """The field's short name: ``resnet_9blocks``, ``unet_256``, ``mobile_resnet_9blocks``..."""
+        prefix = "mobile_" if self.block == "mobile" else ""
         if self.family == "resnet":
-            return f"resnet_{self.n_blocks}blocks"
-        return f"unet_{2**self.num_downs}"
+            return f"{prefix}resnet_{self.n_blocks}blocks"
+        return f"{prefix}unet_{2**self.num_downs}"
+
+    def stage_widths(self) -> tuple[int, ...]:
+        """The per-stage widths in use: ``widths`` if given, else those ``ngf`` implies
+        (ResNet ``(ngf, 2ngf, 4ngf, 4ngf x n_blocks, 2ngf, ngf)``; U-Net ``ngf * min(2^i, 8)``)."""
+        if self.widths is not None:
+            return self.widths
+        ngf = self.ngf
+        if self.family == "resnet":
+            return (ngf, 2 * ngf, 4 * ngf, *([4 * ngf] * self.n_blocks), 2 * ngf, ngf)
+        return tuple(ngf * min(2**i, 8) for i in range(self.num_downs))
 
     def with_width(self, ngf: int) -> GeneratorSpec:
-        """The same architecture with another base width (a student of this teacher)."""
-        return dataclasses.replace(self, ngf=ngf)
+        """The same architecture with another base width (a student of this teacher); per-stage
+        ``widths``, if any, scale by ``ngf / self.ngf`` (rounded, at least 1)."""
+        if self.widths is None:
+            return dataclasses.replace(self, ngf=ngf)
+        widths = tuple(max(1, round(w * ngf / self.ngf)) for w in self.widths)
+        return dataclasses.replace(self, ngf=ngf, widths=widths)
 
     def replace(self, **changes: Any) -> GeneratorSpec:
         return dataclasses.replace(self, **changes)
@@ -122,7 +171,8 @@ class GeneratorSpec:
     def describe(self) -> str:
         extra = ", dropout" if self.dropout else ""
         depth = f"{self.n_blocks} blocks" if self.family == "resnet" else f"{self.num_downs} downs"
-        return f"{self.name} ({depth}, ngf={self.ngf}, norm={self.norm}{extra})"
+        width = f"widths={list(self.widths)}" if self.widths is not None else f"ngf={self.ngf}"
+        return f"{self.name} ({depth}, {width}, norm={self.norm}{extra})"
 
 
 def _typed(name: str, value: Any, hint: Any) -> Any:

@@ -13,6 +13,17 @@ Decoder stage j (except the first) receives ``cat([skip, previous])`` where ``sk
 encoder output of the same level. The LeakyReLU sits at the end of each encoder stage because
 pix2pix applies it *in place* to the skip tensor before concatenation: putting it here
 reproduces the released checkpoints' behaviour exactly.
+
+Widths: ``spec.stage_widths()`` gives each encoder level's channels (from ``ngf`` alone
+``ngf * min(2^i, 8)``, pix2pix's); decoder levels mirror them.
+
+``block="mobile"`` is our own design (GAN Compression and its successors build mobile students as
+ResNets, not U-Nets): every inner level's 4x4 convolution (encoder levels 1 .. n-1, decoder
+stages 0 .. n-2) becomes a depthwise-separable one, `SeparableConv2d` (depthwise 4x4/2, Norm,
+pointwise 1x1; transposed depthwise in the decoder), after the mobile ResNet's separable
+convolution. The outermost convolutions (3 image channels in, 3 out) stay full, as the mobile
+ResNet keeps its stem and head, and the bottleneck's separable convolution has no inner norm
+(its depthwise output is 1x1 at 256x256, where InstanceNorm is undefined).
 """
 
 from __future__ import annotations
@@ -20,13 +31,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reko.models.layers import FeatureInfo, conv_bias, make_norm
+from reko.models.layers import FeatureInfo, SeparableConv2d, conv_bias, make_norm
 from reko.models.spec import GeneratorSpec
 
 
 def encoder_channels(spec: GeneratorSpec) -> list[int]:
-    """Output channels of each encoder level: ngf, 2ngf, 4ngf, then 8ngf down to the bottleneck."""
-    return [spec.ngf * min(2**i, 8) for i in range(spec.num_downs)]
+    """Output channels of each encoder level (from ngf: ngf, 2ngf, 4ngf, then 8ngf to the bottleneck)."""
+    return list(spec.stage_widths())
 
 
 class UnetGenerator(nn.Module):
@@ -37,11 +48,17 @@ class UnetGenerator(nn.Module):
         self.spec = spec
         n, norm, bias = spec.num_downs, spec.norm, conv_bias(spec.norm)
         enc = encoder_channels(spec)
+        mobile = spec.block == "mobile"
 
         encoder: list[nn.Module] = []
         for i in range(n):
             c_in = spec.in_channels if i == 0 else enc[i - 1]
-            layers: list[nn.Module] = [nn.Conv2d(c_in, enc[i], 4, stride=2, padding=1, bias=bias)]
+            if mobile and i > 0:
+                inner = norm if i < n - 1 else "none"
+                conv: nn.Module = SeparableConv2d(c_in, enc[i], 4, inner, stride=2, padding=1)
+            else:
+                conv = nn.Conv2d(c_in, enc[i], 4, stride=2, padding=1, bias=bias)
+            layers: list[nn.Module] = [conv]
             if 0 < i < n - 1:
                 layers.append(make_norm(norm, enc[i]))
             if i < n - 1:
@@ -62,11 +79,11 @@ class UnetGenerator(nn.Module):
                     )
                 )
                 continue
-            layers = [
-                nn.ReLU(),
-                nn.ConvTranspose2d(c_in, enc[level - 1], 4, stride=2, padding=1, bias=bias),
-                make_norm(norm, enc[level - 1]),
-            ]
+            if mobile:
+                up: nn.Module = SeparableConv2d(c_in, enc[level - 1], 4, norm, stride=2, padding=1, transposed=True)
+            else:
+                up = nn.ConvTranspose2d(c_in, enc[level - 1], 4, stride=2, padding=1, bias=bias)
+            layers = [nn.ReLU(), up, make_norm(norm, enc[level - 1])]
             # pix2pix puts dropout in the 8ngf levels between the bottleneck and level 4.
             if spec.dropout and 4 <= level <= n - 2:
                 layers.append(nn.Dropout(0.5))
