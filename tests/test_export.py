@@ -251,8 +251,16 @@ def test_int8_export_on_a_tiny_calibration_folder(
     assert report.passed and report.info.kind == "onnx-int8"
     assert report.info.int8 is not None and report.info.int8["calibration_images"] == 4
     assert report.int8_quality is not None and report.int8_quality.psnr_db > 15
-    ops = {n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    graph = onnx.load(str(tmp_path / "m.onnx")).graph
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in graph.node}
+    # Every convolution but the first (3 image channels in) is INT8: its weight comes
+    # through a DequantizeLinear. Depthwise ones too (their (C, 1, k, k) weights once read as "3 inputs").
+    dequantized = {out for n in graph.node if n.op_type == "DequantizeLinear" for out in n.output}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    depthwise = [n for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)]
+    assert len(depthwise) == (2 * SPECS[family].n_blocks if family == "mobile_resnet" else 0)
+    assert all(n.input[1] in dequantized for n in depthwise)
+    assert sum(n.input[1] not in dequantized for n in convs) == 1  # the stem
     with pytest.raises(RekoError, match="overlap"):
         export_checkpoint(
             checkpoints["resnet"],

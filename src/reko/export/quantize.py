@@ -187,7 +187,10 @@ def _float_nodes(model: onnx.ModelProto) -> list[str]:
             names.append(node.name)
         elif node.op_type == "Conv" and len(node.input) > 1:
             weight = shapes.get(node.input[1], ())
-            if len(weight) == 4 and weight[1] <= _IMAGE_CHANNELS:
+            # Input channels = weight's dim 1 x groups: a depthwise convolution's weight is
+            # (C, 1, k, k) and it does not read the image.
+            groups = next((a.i for a in node.attribute if a.name == "group"), 1)
+            if len(weight) == 4 and weight[1] * groups <= _IMAGE_CHANNELS:
                 names.append(node.name)
     return names
 
