@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "reko"
 # Bottom first. Same-layer imports are allowed (the cycle test covers them).
 LAYERS: list[set[str]] = [
     {"__init__", "errors"},
-    {"atomic", "config_values", "progress"},  # config_values: the allowed values of the config sections
+    {"atomic", "config_values", "progress", "results"},  # config_values: allowed values; results: result files
     {"config", "data", "models", "download", "perceptual"},  # perceptual: the ST-LPIPS networks
     {"zoo", "translate", "gan"},  # gan: the Trainable contract, GAN losses, pix2pix / CycleGAN
     {"distill"},
