@@ -220,7 +220,7 @@ def train(config: Any, folder: Path, stop_at: int | None = None) -> Path | None:
     """Train (or resume) ``config`` in ``folder`` up to ``stop_at`` (default: all its steps); the
     student checkpoint then, or None if the run was stopped (a signal) before."""
     from reko.api import distill
-    from reko.train.trainer import STATE_FILE
+    from reko.results.rundir import STATE_FILE
 
     target = min(stop_at or config.train.steps, config.train.steps)
     resume = (folder / STATE_FILE).is_file()

@@ -37,7 +37,8 @@ from reko.eval.macs import spec_cost
 from reko.export.pipeline import ExportOptions, ExportReport, export_checkpoint
 from reko.gan.build import build_teacher, data_layout
 from reko.models import GeneratorSpec, load_generator
-from reko.train.runner import CONFIG_FILE, RunResult, check_out_dir, load_run_config, run_trainer
+from reko.results.rundir import RunDir
+from reko.train.runner import RunResult, check_out_dir, load_run_config, run_trainer
 from reko.translate import Forward, TranslateOptions, translate_files
 
 PathLike = str | os.PathLike[str]
@@ -83,7 +84,7 @@ def train_teacher(
 
 def resume(run_dir: PathLike, overrides: dict[str, Any] | None = None, stop_at: int | None = None) -> RunResult:
     """Continue the run in ``run_dir`` (distillation or teacher) with its own config plus dotted ``overrides``."""
-    path = Path(run_dir) / CONFIG_FILE
+    path = RunDir(run_dir).config
     is_teacher = path.is_file() and "model" in read_yaml(path)  # only a teacher run's config has `model`
     if is_teacher:
         return train_teacher(load_run_config(TeacherConfig, run_dir, overrides), run_dir, resume=True, stop_at=stop_at)

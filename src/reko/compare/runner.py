@@ -36,11 +36,9 @@ from reko.distill.build import check_method, resolve_mode
 from reko.errors import RekoError
 from reko.eval.report import json_safe, write_json
 from reko.models import load_generator
-from reko.train.trainer import STATE_FILE
+from reko.results.rundir import EVAL_FILE, FINISHED_FILE, STATE_FILE, RunDir  # noqa: F401 (FINISHED_FILE: benchmarks)
 
 SETTINGS_FILE = "settings.json"
-FINISHED_FILE = "finished.json"
-EVAL_FILE = "eval.json"
 COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"
 STUDENT = "student"  # the generator a one-direction distillation run saves
@@ -104,13 +102,13 @@ def train_run(
     settings: CompareSettings, method: str, seed: int, log: Callable[[str], None], prefix: str
 ) -> Path | None:
     """Train (or resume, or skip) one run; its final student checkpoint, or None if it was stopped."""
-    folder = run_dir(settings.out, method, seed)
-    marker = folder / FINISHED_FILE
+    run = RunDir(run_dir(settings.out, method, seed))
+    folder, marker = run.path, run.finished_file
     if marker.is_file():
         log(f"{prefix}: already trained ({folder})")
         return Path(json.loads(marker.read_text(encoding="utf-8"))["checkpoint"])
     config = settings.run_config(method, seed, folder)
-    resume = (folder / STATE_FILE).is_file()
+    resume = run.has_state()
     if not resume and folder.exists():
         shutil.rmtree(folder)  # a run that never saved its state: start it again from nothing
     log(f"{prefix}: {'resuming' if resume else 'training'} {settings.steps} steps -> {folder}")
@@ -130,7 +128,7 @@ def evaluate_run(
     folder: Path, checkpoint: Path, evaluator: Evaluator, fingerprint: str, log: Callable[[str], None], prefix: str
 ) -> dict[str, float]:
     """The student's metrics, cached in ``eval.json`` under ``fingerprint``."""
-    path = folder / EVAL_FILE
+    path = RunDir(folder).eval_file
     if path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved.get("fingerprint") == fingerprint:

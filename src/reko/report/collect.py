@@ -24,12 +24,10 @@ import yaml
 from reko.errors import RekoError
 from reko.report.scalars import SCALARS_FILE, VALIDATION_PREFIX, Series, ValidationPoint, read_scalars
 from reko.report.tables import Cell, Source, Table, build_table, is_cost, json_rows, pointer_join, with_ratios
+from reko.results.rundir import RunDir
 
-CONFIG_FILE = "config.yaml"
 COMPARISON_FILE = "comparison.json"
 COMPARISON_MD = "comparison.md"
-# Generator checkpoints of a run: <name>_best.safetensors / <name>_latest.safetensors.
-_CHECKPOINT = re.compile(r"^(?P<name>.+)_(?P<tag>best|latest)\.safetensors$")
 _SEED = re.compile(r"(\d+)$")
 
 
@@ -102,10 +100,7 @@ def collect(path: str | Path) -> ReportData:
 
 
 def is_run_dir(path: Path) -> bool:
-    if not path.is_dir():
-        return False
-    markers = [CONFIG_FILE, SCALARS_FILE, "state.pt"]
-    return any((path / m).is_file() for m in markers) or any(path.glob("*_latest.safetensors"))
+    return RunDir(path).is_run()
 
 
 def _run_dirs(runs: Path) -> list[Path]:
@@ -146,7 +141,7 @@ def read_run(path: Path, root: Path, name: str) -> RunInfo:
     """Read one run folder; ``root`` is the report's input folder (for relative file names)."""
     rel = path.relative_to(root).as_posix() if path != root else ""
     run = RunInfo(name=name, method="", path=path, rel=rel)
-    run.config = _read_yaml(path / CONFIG_FILE, run.notes)
+    run.config = _read_yaml(RunDir(path).config, run.notes)
     _find_checkpoints(run)
     run.method = _method_of(run)
     run.scalars, run.validation, run.scalars_from = read_scalars(run.path, run.rel, run.notes)
@@ -157,19 +152,15 @@ def read_run(path: Path, root: Path, name: str) -> RunInfo:
             # Caveats a command wrote beside its numbers ("FID on 8 images is noise") go on the page too.
             if isinstance(parsed, dict) and isinstance(parsed.get("notes"), list):
                 run.notes += [f"{_join(rel, result.name)}: {note}" for note in parsed["notes"] if isinstance(note, str)]
-    run.grids = sorted((path / "images").glob("step_*.png"))
-    run.state = path / "state.pt" if (path / "state.pt").is_file() else None
+    run.grids = RunDir(path).grids()
+    run.state = RunDir(path).state if RunDir(path).has_state() else None
     return run
 
 
 def _find_checkpoints(run: RunInfo) -> None:
     from reko.models import read_metadata  # late: reko.models imports torch
 
-    found: dict[str, dict[str, Path]] = {}
-    for file in sorted(run.path.glob("*.safetensors")):
-        match = _CHECKPOINT.match(file.name)
-        if match:
-            found.setdefault(match["name"], {})[match["tag"]] = file
+    found = RunDir(run.path).checkpoints()
     if not found:
         run.notes.append(f"{run.rel or run.path}: no student checkpoints (*_best/latest.safetensors)")
     config = run.config or {}

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCALARS_FILE = "scalars.jsonl"
+from reko.results.rundir import SCALARS_FILE
+
 VALIDATION_PREFIX = "val/"
 
 

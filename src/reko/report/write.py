@@ -21,6 +21,7 @@ from reko.report.figures import comparison_curves, grid_figure, regions_figure, 
 from reko.report.html import Page, Picture, render
 from reko.report.inference import DirectionResult, run_models
 from reko.report.tables import Cell, Table
+from reko.results.rundir import RunDir
 
 PAGE_FILE = "index.html"
 PathLike = str | os.PathLike[str]
@@ -182,7 +183,7 @@ def _texts(data: ReportData) -> list[tuple[str, str]]:
     if data.comparison_md:
         texts.append(("comparison.md", data.comparison_md))
     for run in data.runs[:1] if data.kind == "comparison" else data.runs:
-        config = run.path / "config.yaml"
+        config = RunDir(run.path).config
         if config.is_file():
             label = f"{run.rel}/config.yaml" if run.rel else "config.yaml"
             texts.append((label, config.read_text(encoding="utf-8")))

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reko.atomic import write_text_atomic
-
-SCALARS_FILE = "scalars.jsonl"
+from reko.results.rundir import SCALARS_FILE
 
 
 def read_scalars(path: Path) -> list[dict[str, Any]]:

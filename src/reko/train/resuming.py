@@ -18,8 +18,8 @@ from typing import Any
 
 from reko.config import read_yaml, to_dict
 from reko.errors import RekoError
+from reko.results.rundir import RunDir
 
-HISTORY_FILE = "resumes.jsonl"
 # Dotted keys (or section prefixes ending in ".") that a resume may change.
 RESUMABLE: tuple[str, ...] = (
     "out",
@@ -75,7 +75,7 @@ def check_resume(config_file: Path, config: Any) -> dict[str, list[Any]]:
 def record_resume(run_dir: Path, step: int, found: dict[str, list[Any]]) -> None:
     """Append the changes of a resume at ``step`` to ``resumes.jsonl`` (nothing if there are none)."""
     if found:
-        with (run_dir / HISTORY_FILE).open("a", encoding="utf-8") as f:
+        with RunDir(run_dir).resumes.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, "changed": found}) + "\n")
 
 

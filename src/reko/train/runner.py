@@ -18,13 +18,12 @@ from reko.atomic import WRITE_PROBE, ensure_writable_dir
 from reko.config import from_dict, read_yaml, save_config, set_nested
 from reko.errors import RekoError
 from reko.gan.trainable import Trainable
+from reko.results.rundir import CONFIG_FILE, STATE_FILE, RunDir
 from reko.train.data import build_datasets
 from reko.train.distributed import DistContext, init_distributed, shutdown_distributed
 from reko.train.resuming import absolute_paths, check_resume, record_resume
 from reko.train.state import seed_everything, set_deterministic
-from reko.train.trainer import STATE_FILE, Trainer
-
-CONFIG_FILE = "config.yaml"
+from reko.train.trainer import Trainer
 
 
 @dataclass
@@ -44,7 +43,7 @@ class RunResult:
 
 def load_run_config(cls: type[Any], run_dir: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> Any:
     """The config a run folder was started with (``config.yaml``), with optional dotted overrides."""
-    path = Path(run_dir) / CONFIG_FILE
+    path = RunDir(run_dir).config
     if not path.is_file():
         raise RekoError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE}")
     raw = read_yaml(path)
@@ -56,14 +55,14 @@ def load_run_config(cls: type[Any], run_dir: str | os.PathLike[str], overrides: 
 def check_out_dir(out_dir: str | os.PathLike[str] | None, resume: bool) -> Path:
     if not out_dir:
         raise RekoError("no run folder: set out (the folder the run writes into)")
-    out = Path(out_dir)
-    if resume and not (out / STATE_FILE).is_file():
+    out, run = Path(out_dir), RunDir(out_dir)
+    if resume and not run.has_state():
         raise RekoError(f"cannot resume {out}: it has no {STATE_FILE} (the run never saved)")
-    if not resume and (out / STATE_FILE).exists():
+    if not resume and run.state.exists():
         raise RekoError(f"{out} already holds a run; resume it, or choose another folder")
     if not resume and out.is_dir() and any(not p.name.startswith(WRITE_PROBE) for p in out.iterdir()):
         # Not a run that can be resumed: its files (checkpoints, config.yaml, logs) would be replaced or mixed.
-        what = "a run that never saved its state" if (out / CONFIG_FILE).is_file() else "files"
+        what = "a run that never saved its state" if run.config.is_file() else "files"
         raise RekoError(f"{out} is not empty (it holds {what}): choose a new or empty folder, or delete it")
     ensure_writable_dir(out, "run folder")  # a read-only destination fails now, not at the first save
     return out
@@ -83,7 +82,8 @@ def run_trainer(
     state has loaded: a resume that fails leaves the run as it was.
     """
     config = absolute_paths(config)  # stored absolute: --resume works from any working directory
-    changed = check_resume(out_dir / CONFIG_FILE, config) if resume else {}
+    run = RunDir(out_dir)
+    changed = check_resume(run.config, config) if resume else {}
     threads = torch.get_num_threads()
     if config.train.threads > 0:
         # One thread per process is much faster when processes share cores (torchrun on a CPU,
@@ -105,7 +105,7 @@ def run_trainer(
         def started(step: int) -> None:  # the state has loaded (or the run is new): now write
             if context.is_main:
                 record_resume(out_dir, step, changed)
-                save_config(config, out_dir / CONFIG_FILE)
+                save_config(config, run.config)
 
         trainer = Trainer(
             trainable, train_set, val_set, config.train, config.log, out_dir, context, config.data.num_workers
@@ -119,8 +119,8 @@ def run_trainer(
         out_dir=out_dir,
         step=fit.step,
         finished=fit.finished,
-        latest={n: out_dir / f"{n}_latest.safetensors" for n in names},
-        best={n: out_dir / f"{n}_best.safetensors" for n in names if (out_dir / f"{n}_best.safetensors").exists()},
+        latest={n: run.checkpoint(n, "latest") for n in names},
+        best={n: run.checkpoint(n, "best") for n in names if run.checkpoint(n, "best").exists()},
         metrics=fit.metrics,
         best_value=fit.best_value,
         best_step=fit.best_step,

@@ -40,6 +40,7 @@ from reko.errors import RekoError, one_line
 from reko.gan.trainable import Batch, Trainable
 from reko.models import save_generator
 from reko.progress import progress_bar
+from reko.results.rundir import RunDir
 from reko.train.distributed import DistContext, any_process, average_gradients, broadcast_module, gather_objects
 from reko.train.images import make_grid
 from reko.train.logs import append_scalars, open_logs
@@ -47,7 +48,6 @@ from reko.train.sampler import EpochIndexed, StepBatchSampler
 from reko.train.signals import StopSignals
 from reko.train.state import capture_rng, load_state, restore_rng, save_state, seed_everything
 
-STATE_FILE = "state.pt"
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 # _PRIVATE_GENERATOR: every DataLoader here gets its own torch.Generator, because creating a
 # loader's iterator otherwise draws a seed from the global torch RNG, whose state is part of the
@@ -114,6 +114,7 @@ class Trainer:
         self.train_set, self.val_set = train_set, val_set
         self.config, self.log = train, log
         self.out_dir = Path(out_dir)
+        self.run = RunDir(out_dir)  # every path of the run folder
         self.context = context or DistContext()
         self.num_workers = num_workers
         self.device = self.context.device
@@ -239,7 +240,7 @@ class Trainer:
         except RekoError as error:
             saved = ""
             if self.context.world_size == 1:  # saving is collective: the other processes are not here
-                if self.step % self.config.save_every != 0 or not (self.out_dir / STATE_FILE).exists():
+                if self.step % self.config.save_every != 0 or not self.run.state.exists():
                     self._save()
                 saved = f" The state of step {self.step} is saved: fix or remove the file and --resume {self.out_dir}."
             raise RekoError(
@@ -350,7 +351,7 @@ class Trainer:
         with self._inference():
             columns = self.trainable.grid(to_device(batch, self.device, False))
         image = make_grid(columns)
-        save_png(image, self.out_dir / "images" / f"step_{self.step:06d}.png", {"columns": " | ".join(columns)})
+        save_png(image, self.run.grid(self.step), {"columns": " | ".join(columns)})
         if writer is not None:
             import numpy as np
 
@@ -362,7 +363,7 @@ class Trainer:
         if not self.context.is_main:
             return None
         remove_stale_temporaries(self.out_dir)  # what writes killed mid-way left (up to a full-size state)
-        remove_stale_temporaries(self.out_dir / "images")
+        remove_stale_temporaries(self.run.images)
         return open_logs(self.out_dir, self.step if resume else None)
 
     def _log_scalars(self, writer: Any, scalars: dict[str, float]) -> None:
@@ -374,7 +375,7 @@ class Trainer:
     def _save_generators(self, tag: str) -> None:
         metadata = {**self.trainable.checkpoint_metadata(), "step": str(self.step), "checkpoint": tag}
         for name, generator in self.trainable.generators().items():
-            path = self.out_dir / f"{name}_{tag}.safetensors"
+            path = self.run.checkpoint(name, tag)
             save_generator(generator, path, metadata)
             self.checkpoints[f"{name}_{tag}"] = path
 
@@ -394,11 +395,11 @@ class Trainer:
             "metrics": self.metrics,
             "rng": rng_states,
         }
-        save_state(state, self.out_dir / STATE_FILE)
+        save_state(state, self.run.state)
         self._save_generators("latest")
 
     def _load(self) -> None:
-        path = self.out_dir / STATE_FILE
+        path = self.run.state
         state = load_state(path)  # on CPU: optimisers move their state to the parameters
         try:
             self.trainable.load_state_dict(state["trainable"])
@@ -419,4 +420,4 @@ class Trainer:
         own = rng_states[self.context.rank] if len(rng_states) == self.context.world_size else rng_states[0]
         restore_rng(own)
         for name in self.trainable.generators():
-            self.checkpoints[f"{name}_latest"] = self.out_dir / f"{name}_latest.safetensors"
+            self.checkpoints[f"{name}_latest"] = self.run.checkpoint(name, "latest")

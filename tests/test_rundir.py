@@ -1,0 +1,43 @@
+"""`RunDir` names every file of a real run folder (a short `reko distill` on the shipped demo data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.tiny_runs import FAST, size
+from reko.cli import main
+from reko.results.rundir import RunDir
+
+DEMO_DATA = Path(__file__).resolve().parents[1] / "src" / "reko" / "demo_data"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunDir:
+    """Two steps of ReKo from the shipped teacher on the shipped photos, then a resume to step 4."""
+    out = tmp_path_factory.mktemp("rundir") / "run"
+    teacher = DEMO_DATA / "teacher_resnet9_ngf16.safetensors"
+    argv = ["distill", "--teacher", str(teacher), "--data", str(DEMO_DATA / "train"), "--out", str(out)]
+    assert main([*argv, "--set", *size(32), *FAST, "train.steps=2"]) == 0
+    assert main(["distill", "--resume", str(out), "--set", "train.steps=4", "log.progress=false"]) == 0
+    return RunDir(out)
+
+
+def test_rundir_names_every_file_a_run_wrote(run: RunDir) -> None:
+    assert run.is_run() and run.has_state()
+    for path in (run.config, run.state, run.scalars, run.resumes, run.tensorboard, run.images):
+        assert path.exists(), path
+    assert set(run.checkpoints()) == {"student"}  # heads files are not checkpoints
+    assert set(run.checkpoints()["student"]) == {"best", "latest"}
+    assert run.preferred("student") == (run.checkpoint("student", "best"), "best")
+    assert run.grids() and run.grids()[-1] == run.grid(4)
+    assert json.loads(run.resumes.read_text().splitlines()[0])["changed"]["train.steps"] == [2, 4]
+    steps = [json.loads(line)["step"] for line in run.scalars.read_text().splitlines()]
+    assert steps[-1] == 4
+
+
+def test_rundir_of_a_folder_that_is_no_run(tmp_path: Path) -> None:
+    assert not RunDir(tmp_path).is_run() and not RunDir(tmp_path / "absent").is_run()
+    assert RunDir(tmp_path).checkpoints() == {} and RunDir(tmp_path).preferred("student") is None
