@@ -41,3 +41,45 @@ def test_rundir_names_every_file_a_run_wrote(run: RunDir) -> None:
 def test_rundir_of_a_folder_that_is_no_run(tmp_path: Path) -> None:
     assert not RunDir(tmp_path).is_run() and not RunDir(tmp_path / "absent").is_run()
     assert RunDir(tmp_path).checkpoints() == {} and RunDir(tmp_path).preferred("student") is None
+
+
+def test_heads_are_saved_beside_each_student_checkpoint_and_read_back(run: RunDir) -> None:
+    from reko.distill.config import DistillConfig
+    from reko.distill.registry import get_method
+    from reko.models import load_generator
+    from reko.results.heads import Heads
+    from reko.train.runner import load_run_config
+    from reko.train.state import load_state
+
+    heads = Heads.load(run.heads_file("student", "latest"))
+    assert run.heads_file("student", "best").is_file()
+    config = load_run_config(DistillConfig, run.path)
+    assert (heads.spec.method, heads.spec.step) == ("reko", 4)
+    assert heads.spec.taps and heads.tensors  # ReKo's projection heads and scorer
+    # the very weights the training state holds for the method (state.pt is not read by the report)
+    trained = load_state(run.state)["trainable"]
+    for key, tensor in heads.tensors.items():
+        assert heads.spec.shapes[key] == list(tensor.shape)
+        assert trained[f"direction.method.{key}"].equal(tensor)
+    # a method rebuilt from the spec alone loads them strictly
+    from reko.config import from_dict
+
+    method_class = get_method(heads.spec.method)
+    options = from_dict(method_class.config_class, heads.spec.options)
+    assert options == config.distill.options
+    teacher, student = load_generator(config.teacher), load_generator(run.checkpoint("student"))
+    method_class(options, teacher.feature_info, student.feature_info).load_state_dict(heads.tensors)
+
+
+def test_a_heads_file_that_is_not_one_is_named(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from reko.results import ResultError
+    from reko.results.heads import Heads
+
+    with pytest.raises(ResultError, match="absent.heads.safetensors: no such heads file"):
+        Heads.load(tmp_path / "absent.heads.safetensors")
+    bare = tmp_path / "bare.safetensors"
+    save_file({}, str(bare))
+    with pytest.raises(ResultError, match="bare.safetensors: a safetensors file without a heads spec"):
+        Heads.load(bare)

@@ -35,6 +35,7 @@ from reko.gan import cyclegan, pix2pix
 from reko.gan.losses import discriminator_loss, generator_loss
 from reko.gan.pool import ImagePool
 from reko.gan.trainable import Batch, Parts, Trainable, frozen, l1, psnr
+from reko.results.heads import Heads
 
 MODES: tuple[str, ...] = ("paired", "unpaired", "cyclegan")
 
@@ -134,6 +135,12 @@ class Distiller(Trainable):
 
     def checkpoint_metadata(self) -> dict[str, str]:
         return {**self._metadata, "mode": self.mode}
+
+    def heads(self, step: int) -> dict[str, Heads]:
+        """Each student's method heads (`reko.results.heads`), keyed like `generators`."""
+        names = {id(student): name for name, student in self.generators().items()}
+        directions = [m for m in self.modules() if isinstance(m, Direction)]
+        return {names[id(d.student)]: Heads.of(d.method, step) for d in directions if d.method.uses_teacher}
 
 
 class UnpairedDistiller(Distiller):

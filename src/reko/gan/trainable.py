@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from reko.results.heads import Heads
+
 Batch = dict[str, Any]
 Parts = dict[str, torch.Tensor]
 
@@ -57,6 +59,10 @@ class Trainable(nn.Module):
 
     def checkpoint_metadata(self) -> dict[str, str]:
         """Strings stored in every generator checkpoint (e.g. the teacher's path, the method)."""
+        return {}
+
+    def heads(self, step: int) -> dict[str, Heads]:
+        """Weights saved beside each generator's checkpoint (a distiller: its method's heads); none by default."""
         return {}
 
 

@@ -28,10 +28,9 @@ from reko.eval.macs import count_macs, count_parameters
 from reko.models import load_generator
 from reko.report.collect import ReportData, RunInfo
 from reko.report.images import Images, select_images
+from reko.results.rundir import RunDir
 from reko.translate import translate_tensor
 
-# The distiller attribute whose ``method.`` weights state.pt holds for each generator (reko.distill.distiller).
-_STATE_PREFIX = {"student": "direction.method.", "student_AB": "ab.method.", "student_BA": "ba.method."}
 _DIRECTION_TITLE = {"student": "", "student_AB": "A → B", "student_BA": "B → A"}
 _CHUNK = 4  # images per forward pass: bounds the memory of the tapped teacher features
 
@@ -153,33 +152,27 @@ def _run_direction(
 
 
 def _method(run: RunInfo, generator: str, teacher: nn.Module, student: nn.Module) -> Any:
-    """The run's distillation method, with its trained heads, if it draws pictures (``visuals``); else None."""
-    from reko.distill.config import DistillConfig
+    """The run's distillation method with its trained heads (the heads file beside the student's
+    checkpoint), if it draws pictures (``visuals``); else None."""
+    from reko.config import from_dict
     from reko.distill.registry import get_method
-    from reko.train.runner import load_run_config
-    from reko.train.state import load_state
+    from reko.results.heads import Heads
 
+    path = RunDir(run.path).heads_file(generator, run.checkpoint_tags.get(generator, "latest"))
+    if not path.is_file():
+        run.notes.append(f"{run.name}: no {path.name} (a run saved before heads files were): no region maps")
+        return None
     try:
-        config = load_run_config(DistillConfig, run.path)
-    except RekoError as error:
-        run.notes.append(f"{run.name}: no region maps ({error})")
+        heads = Heads.load(path)
+        method_class = get_method(heads.spec.method)
+        if method_class.visuals is DistillMethod.visuals:  # the base class's: it draws nothing
+            return None
+        options = from_dict(method_class.config_class, heads.spec.options)
+        method = method_class(options, teacher.feature_info, student.feature_info).eval()
+        method.load_state_dict(heads.tensors)  # strict: heads of another shape are an error, not a guess
+    except (RekoError, RuntimeError) as error:
+        run.notes.append(f"{run.name}: no region maps ({str(error).splitlines()[0]})")
         return None
-    method_class = get_method(config.distill.method)
-    if not method_class.uses_teacher:
-        return None
-    method = method_class(config.distill.options, teacher.feature_info, student.feature_info).eval()
-    if type(method).visuals is DistillMethod.visuals:  # the base class's: it draws nothing
-        return None
-    own = method.state_dict()
-    if own and run.state is not None:
-        # A learned scorer decides where the method looks: use the weights it was trained to.
-        prefix = _STATE_PREFIX.get(generator, "direction.method.")
-        trained = load_state(run.state)["trainable"]
-        weights = {k[len(prefix) :]: v for k, v in trained.items() if k.startswith(prefix)}
-        if set(weights) == set(own):
-            method.load_state_dict(weights)
-        else:
-            run.notes.append(f"{run.name}: state.pt holds no heads for {generator}; its maps use untrained heads")
     return method
 
 

@@ -378,6 +378,8 @@ class Trainer:
             path = self.run.checkpoint(name, tag)
             save_generator(generator, path, metadata)
             self.checkpoints[f"{name}_{tag}"] = path
+        for name, heads in self.trainable.heads(self.step).items():
+            heads.save(self.run.heads_file(name, tag))
 
     def _save(self) -> None:
         """``state.pt`` and the latest generators (a collective: every process calls it)."""
