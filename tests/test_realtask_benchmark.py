@@ -222,7 +222,7 @@ def test_final_run_end_to_end_then_nothing_is_repeated(
     # reko report renders the benchmark's final folder: label map | teacher | students | real photo
     from reko.report import write_report
 
-    page = write_report(tmp_path / "out" / "final", tmp_path / "report", num_images=2, latency_repeats=0)
+    page = write_report(tmp_path / "out" / "final", tmp_path / "report", num_images=2)
     html = page.read_text(encoding="utf-8")
     assert (
         "| output | the real photo on the first 2 images of" in html

@@ -189,7 +189,7 @@ def run_demo(options: DemoOptions, say: Callable[[str], None] | None = None) -> 
         tick = time.perf_counter()
         from reko.report import write_report
 
-        demo.report = write_report(out, num_images=_count(files.test), size=SIZE, latency_repeats=0)
+        demo.report = write_report(out, num_images=_count(files.test), size=SIZE)
         seconds["report"] = time.perf_counter() - tick
     seconds["total"] = time.perf_counter() - started
     return demo

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from reko.cli.values import COUNT, SIDE, int_range
+from reko.cli.values import COUNT, SIDE
 
 HELP = "write an HTML report (tables, images, attention maps, curves) of a run or comparison folder"
 
@@ -37,13 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="square image side; if not given, the evaluation size or the run's data.crop_size",
     )
-    parser.add_argument(
-        "--latency-repeats",
-        metavar="N",
-        type=int_range(0),
-        default=5,
-        help="timed runs per network when the report measures costs itself; 0 skips latency",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
         images=args.images,
         num_images=args.num_images,
         size=args.size,
-        latency_repeats=args.latency_repeats,
     )
     print(page)
     return 0

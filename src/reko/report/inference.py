@@ -5,8 +5,8 @@ mode) this loads the teacher named by the checkpoints' metadata and one student 
 method, first seed, in a comparison), translates the same images with all of them, and lets
 each method that exposes ``visuals()`` (ReKo: attention maps and selected positions) score
 those images exactly as it did in training, on the teacher's and student's tapped features.
-It also measures what each network costs (parameters, MACs, CPU latency) when the run's JSON
-files do not already say.
+These are pictures only: no number of the report is computed here (costs and metrics come from
+the files that eval, compare and bench wrote).
 
 Which images: see `reko.report.images`.
 """
@@ -23,8 +23,6 @@ from torch import nn
 from reko.distill.method import DistillMethod
 from reko.distill.taps import FeatureTap
 from reko.errors import RekoError
-from reko.eval.latency import measure_latency
-from reko.eval.macs import count_macs, count_parameters
 from reko.models import load_generator
 from reko.report.collect import ReportData, RunInfo
 from reko.report.images import Images, select_images
@@ -44,17 +42,6 @@ class RegionMaps:
 
 
 @dataclass
-class CostRow:
-    """What one network costs, measured here (not read from a file)."""
-
-    label: str
-    params: int
-    macs: int  # true multiply-accumulates at the image size (reko.eval.macs "true")
-    macs_field: int  # the papers' convention (reko.eval.macs "field")
-    latency_ms: float | None  # median of CPU runs at batch 1, or None when not measured
-
-
-@dataclass
 class DirectionResult:
     """Outputs of the teacher and students of one direction on the same images."""
 
@@ -64,7 +51,6 @@ class DirectionResult:
     teacher: Path
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)  # "teacher" / student label -> (N, 3, H, W)
     regions: dict[str, RegionMaps] = field(default_factory=dict)  # student label -> its method's maps
-    costs: list[CostRow] = field(default_factory=list)
     size: tuple[int, int] = (0, 0)
 
 
@@ -85,14 +71,11 @@ def run_models(
     images_dir: Path | None = None,
     num_images: int = 4,
     size: int | None = None,
-    latency_repeats: int = 5,
-    measure_costs: bool = True,
 ) -> list[DirectionResult]:
     """Translate a fixed image set with the teacher and the students of every direction.
 
     A direction that cannot be shown (no teacher file, no images) is skipped with a note in
-    ``data.notes``. ``latency_repeats=0`` skips the latency measurement; ``measure_costs=False``
-    skips the cost rows entirely (the JSON files already hold them).
+    ``data.notes``.
     """
     generators = list(dict.fromkeys(name for run in data.runs for name in run.checkpoints))
     results = []
@@ -107,7 +90,7 @@ def run_models(
             images = select_images(
                 data, students[0][1], generator, images_dir, num_images, size, teacher.spec.size_multiple
             )
-            result = _run_direction(generator, teacher_path, teacher, students, images, latency_repeats, measure_costs)
+            result = _run_direction(generator, teacher_path, teacher, students, images)
         except RekoError as error:
             data.note(f"{generator}: no side-by-side images ({error})")
             continue
@@ -125,8 +108,6 @@ def _run_direction(
     teacher: nn.Module,
     students: list[tuple[str, RunInfo]],
     images: Images,
-    latency_repeats: int,
-    measure_costs: bool,
 ) -> DirectionResult:
     result = DirectionResult(generator, _DIRECTION_TITLE.get(generator, generator), images, teacher_path)
     result.size = (int(images.tensors.shape[-2]), int(images.tensors.shape[-1]))
@@ -142,9 +123,6 @@ def _run_direction(
             maps = _regions(method, features, teacher_features, output, result.outputs["teacher"])
             if maps.scores:
                 result.regions[label] = maps
-    if measure_costs:
-        networks = [("teacher", teacher), *((label, student) for label, _, student in loaded)]
-        result.costs = [_cost(label, net, images.tensors[:1], latency_repeats) for label, net in networks]
     return result
 
 
@@ -216,11 +194,3 @@ def _regions(
             for tap, index in (visuals.get("selected") or {}).items():
                 selected.setdefault(tap, []).append(index.cpu())
     return RegionMaps({k: torch.cat(v) for k, v in scores.items()}, {k: torch.cat(v) for k, v in selected.items()})
-
-
-def _cost(label: str, model: nn.Module, image: torch.Tensor, repeats: int) -> CostRow:
-    macs = count_macs(model, tuple(image.shape[-2:]))
-    latency = None
-    if repeats > 0:
-        latency = measure_latency(lambda: model(image), warmup=1, repeats=repeats).median_ms
-    return CostRow(label, count_parameters(model), macs.true, macs.field, latency)

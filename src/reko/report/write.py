@@ -12,15 +12,12 @@ import shutil
 import time
 from pathlib import Path
 
-import torch
-
 from reko.atomic import atomic_path, write_text_atomic
 from reko.errors import RekoError
 from reko.report.collect import ReportData, collect
 from reko.report.figures import comparison_curves, grid_figure, regions_figure, run_curves
 from reko.report.html import Page, Picture, render
 from reko.report.inference import DirectionResult, run_models
-from reko.report.tables import Cell, Table
 from reko.results.rundir import RunDir
 
 PAGE_FILE = "index.html"
@@ -33,7 +30,6 @@ def write_report(
     images: PathLike | None = None,
     num_images: int = 4,
     size: int | None = None,
-    latency_repeats: int = 5,
 ) -> Path:
     """Write ``index.html`` and its PNGs for a run folder or a comparison folder; returns the page's path.
 
@@ -45,8 +41,9 @@ def write_report(
             `reko.report.images`).
         num_images: how many images the grids show.
         size: square side the images are resized to (default: the run's ``data.crop_size``, or 256).
-        latency_repeats: timed CPU runs per network when the report measures costs itself
-            (when the JSON files hold no cost numbers); 0 skips latency.
+
+    The report measures and computes nothing: every number comes from a file a command wrote
+    (``reko eval``, ``compare``, ``bench --json``); the networks run only to draw the pictures.
     """
     if num_images < 1:
         raise RekoError(f"num_images must be >= 1, got {num_images}")
@@ -58,9 +55,9 @@ def write_report(
     data = collect(path)
     out = Path(out_dir) if out_dir is not None else Path(path) / "report"
     out.mkdir(parents=True, exist_ok=True)
-    has_cost_table = any(table.id == "cost" for table in data.tables)
-    directions = run_models(data, images_dir, num_images, size, latency_repeats, measure_costs=not has_cost_table)
-    data.tables += [_cost_table(d, latency_repeats) for d in directions if d.costs]
+    if not any("cost" in table.id for table in data.tables):
+        data.note("no cost numbers in the folder's files: reko bench --json FILE (into the folder) writes them")
+    directions = run_models(data, images_dir, num_images, size)
     page = Page(data.title, _subtitle(data), tables=data.tables)
     page.pictures += _direction_pictures(directions, out)
     page.pictures += _curve_pictures(data, out)
@@ -81,47 +78,6 @@ def _subtitle(data: ReportData) -> str:
     what = "run folder" if data.kind == "run" else f"comparison of {len(data.runs)} runs"
     stamp = time.strftime("%Y-%m-%d %H:%M")
     return f"reko report of the {what} {Path(data.source).resolve()} — written {stamp}"
-
-
-def _cost_table(direction: DirectionResult, repeats: int) -> Table:
-    """Parameters, MACs, latency and reductions of each network, measured by the report itself."""
-    height, width = direction.size
-    suffix = f" ({direction.title})" if direction.title else ""
-    # The names reko compare gives these numbers in comparison.json, so both tables read alike.
-    columns = ["parameters", "macs_true", "macs_field", "latency_ms", "compression of parameters"]
-    columns.append("compression of macs_true")
-    if repeats > 0:
-        columns.append("speed-up of latency_ms")
-    teacher = direction.costs[0]
-    note = (
-        f"Measured by reko report on this machine at {height}×{width}, batch 1: MACs of convolutions and linear "
-        "layers (the papers' convention counts transposed convolutions on their zero-filled input and adds "
-        "affine normalisation); ratios are teacher / network."
-    )
-    if repeats > 0:
-        note += f" Latency: median of {repeats} CPU runs with {torch.get_num_threads()} threads after one warm-up."
-    else:
-        note += " Latency was not measured."
-    table = Table(f"cost-computed-{direction.generator}", f"Cost{suffix}", columns, note=note)
-    for row in direction.costs:
-        cells = [
-            Cell(row.params, kind="count"),
-            Cell(row.macs, kind="count"),
-            Cell(row.macs_field, kind="count"),
-            Cell(row.latency_ms),
-            Cell(_ratio(teacher.params, row.params), kind="ratio"),
-            Cell(_ratio(teacher.macs, row.macs), kind="ratio"),
-        ]
-        if repeats > 0:
-            cells.append(Cell(_ratio(teacher.latency_ms, row.latency_ms), kind="ratio"))
-        table.rows.append((row.label, cells))
-    return table
-
-
-def _ratio(teacher: float | None, student: float | None) -> float | None:
-    if teacher is None or not student:
-        return None
-    return teacher / student
 
 
 def _direction_pictures(directions: list[DirectionResult], out: Path) -> list[Picture]:
