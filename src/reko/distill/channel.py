@@ -28,8 +28,7 @@ from torch import nn
 from reko.distill.losses.kd import channel_attention, channel_attention_loss
 from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
-from reko.distill.tapped import TappedMethod
-from reko.models.discriminator import init_weights
+from reko.distill.tapped import TappedMethod, head_key
 from reko.models.layers import FeatureInfo
 
 
@@ -39,10 +38,6 @@ class ChannelConfig(MethodConfig):
 
     weight: float = 1.0
     taps: tuple[str, ...] = ()  # empty: ReKo's default_taps() of the generator family
-
-
-def _key(tap: str) -> str:
-    return tap.replace(".", "_")  # ModuleDict keys cannot hold dots
 
 
 @register
@@ -57,14 +52,11 @@ class ChannelAttentionDistillation(TappedMethod):
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
     ) -> None:
         super().__init__(config, teacher_info, student_info)
-        self.adapters = nn.ModuleDict(
-            {_key(t): nn.Linear(self.student_info[t].channels, self.teacher_info[t].channels) for t in self._taps}
-        )
-        init_weights(self.adapters)  # N(0, 0.02)
+        self.adapters = self.make_adapters(nn.Linear)  # (B, C_s) -> (B, C_t) per tap, N(0, 0.02)
 
     def term(self, pair: Pair) -> tuple[list[Term], Parts]:
         def mse(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-            adapted = self.adapters[_key(tap)](channel_attention(student))  # (B, C_t)
+            adapted = self.adapters[head_key(tap)](channel_attention(student))  # (B, C_t)
             return channel_attention_loss(adapted, channel_attention(teacher))
 
         values, parts = self.per_tap("channel_mse", mse, pair)

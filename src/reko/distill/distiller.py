@@ -143,22 +143,32 @@ class Distiller(Trainable):
         return {names[id(d.student)]: Heads.of(d.method, step) for d in directions if d.method.uses_teacher}
 
 
-class UnpairedDistiller(Distiller):
-    """One direction from photos alone: the teacher's outputs are the targets. Batches ``{"input", "path"}``."""
+class OneWayDistiller(Distiller):
+    """One student and one discriminator (the ``unpaired`` and ``paired`` modes)."""
 
-    mode = "unpaired"
-    best_metric = ("psnr", "max")  # student vs teacher on the validation split
+    best_metric = ("psnr", "max")  # on the validation split
 
     def __init__(self, direction: Direction, discriminator: nn.Module, loss: LossConfig, metadata: dict[str, str]):
         super().__init__(loss, metadata)
         self.direction, self.discriminator = direction, discriminator
-        self._pair: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._pair: tuple[torch.Tensor, torch.Tensor] | None = None  # (real, fake) of the last generator step
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return {
             "generator": self.direction.parameters_to_train(),
             "discriminator": list(self.discriminator.parameters()),
         }
+
+    def generators(self) -> dict[str, nn.Module]:
+        return {"student": self.direction.student}
+
+
+class UnpairedDistiller(OneWayDistiller):
+    """One direction from photos alone: the teacher's outputs are the targets. Batches ``{"input", "path"}``.
+
+    Validation: the student against the teacher."""
+
+    mode = "unpaired"
 
     def generator_step(self, batch: Batch) -> tuple[torch.Tensor, Parts]:
         student_out, teacher_out, method_loss, parts = self.direction.distill(batch["input"], need_teacher=True)
@@ -186,39 +196,25 @@ class UnpairedDistiller(Distiller):
     def grid(self, batch: Batch) -> dict[str, torch.Tensor]:
         return {"input": batch["input"], **self.direction.region_columns(batch["input"])}
 
-    def generators(self) -> dict[str, nn.Module]:
-        return {"student": self.direction.student}
 
+class PairedDistiller(OneWayDistiller):
+    """pix2pix data: GAN + L1 to the ground truth + method. Batches ``{"input", "target", "path"}``.
 
-class PairedDistiller(Distiller):
-    """pix2pix data: GAN + L1 to the ground truth + method. Batches ``{"input", "target", "path"}``."""
+    Validation: the student against the ground truth (``psnr``, best checkpoint) and the teacher."""
 
     mode = "paired"
-    best_metric = ("psnr", "max")  # student vs ground truth on the validation split
-
-    def __init__(self, direction: Direction, discriminator: nn.Module, loss: LossConfig, metadata: dict[str, str]):
-        super().__init__(loss, metadata)
-        self.direction, self.discriminator = direction, discriminator
-        self._fake: torch.Tensor | None = None
-
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        return {
-            "generator": self.direction.parameters_to_train(),
-            "discriminator": list(self.discriminator.parameters()),
-        }
 
     def generator_step(self, batch: Batch) -> tuple[torch.Tensor, Parts]:
         x, target = batch["input"], batch["target"]
         student_out, _, method_loss, parts = self.direction.distill(x)
-        self._fake = student_out.detach()
+        self._pair = (target, student_out.detach())
         task, task_parts = pix2pix.generator_losses(self.discriminator, x, student_out, target, self.loss)
         return task + method_loss, {**task_parts, "method": method_loss.detach(), **parts}
 
     def discriminator_step(self, batch: Batch) -> tuple[torch.Tensor, Parts]:
-        assert self._fake is not None, "generator_step comes first"
-        return pix2pix.discriminator_losses(
-            self.discriminator, batch["input"], self._fake, batch["target"], self.loss.gan_mode
-        )
+        assert self._pair is not None, "generator_step comes first"
+        target, fake = self._pair
+        return pix2pix.discriminator_losses(self.discriminator, batch["input"], fake, target, self.loss.gan_mode)
 
     @torch.no_grad()
     def evaluate(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -235,9 +231,6 @@ class PairedDistiller(Distiller):
     def grid(self, batch: Batch) -> dict[str, torch.Tensor]:
         x = batch["input"]
         return {"input": x, "target": batch["target"], **self.direction.region_columns(x)}
-
-    def generators(self) -> dict[str, nn.Module]:
-        return {"student": self.direction.student}
 
 
 class CycleDistiller(Distiller):

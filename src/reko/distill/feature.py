@@ -28,8 +28,7 @@ from torch import nn
 from reko.distill.losses.kd import feature_mse
 from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
-from reko.distill.tapped import TappedMethod
-from reko.models.discriminator import init_weights
+from reko.distill.tapped import TappedMethod, head_key
 from reko.models.layers import FeatureInfo
 
 
@@ -39,10 +38,6 @@ class FeatureConfig(MethodConfig):
 
     weight: float = 1.0
     taps: tuple[str, ...] = ()  # empty: ReKo's default_taps() of the generator family
-
-
-def adapter_key(tap: str) -> str:
-    return tap.replace(".", "_")  # ModuleDict keys cannot hold dots
 
 
 @register
@@ -57,17 +52,12 @@ class FeatureDistillation(TappedMethod):
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
     ) -> None:
         super().__init__(config, teacher_info, student_info)
-        self.adapters = nn.ModuleDict(
-            {
-                adapter_key(tap): nn.Conv2d(self.student_info[tap].channels, self.teacher_info[tap].channels, 1)
-                for tap in self._taps
-            }
-        )
-        init_weights(self.adapters)  # N(0, 0.02), as GAN Compression's init_net
+        # A 1x1 convolution C_s -> C_t per tap, N(0, 0.02) as GAN Compression's init_net.
+        self.adapters = self.make_adapters(lambda c_s, c_t: nn.Conv2d(c_s, c_t, 1))
 
     def term(self, pair: Pair) -> tuple[list[Term], Parts]:
         def mse(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-            adapted = self.adapters[adapter_key(tap)](student)  # (B, C_t, h, w)
+            adapted = self.adapters[head_key(tap)](student)  # (B, C_t, h, w)
             return feature_mse(adapted.float(), teacher.float())
 
         values, parts = self.per_tap("feature_mse", mse, pair)

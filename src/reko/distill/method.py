@@ -71,6 +71,19 @@ class MethodConfig:
         return tuple(self.perceptual_layers) or (LAYERS[check_net(self.perceptual_net)][4],)
 
 
+def refuse_shared_term(config: MethodConfig, name: str, term: str, settings: str) -> None:
+    """A method whose own term *is* the shared ``<name>_weight`` term refuses that weight (it would count twice).
+
+    ``term`` names the term (e.g. ``high-frequency L1``) and ``settings`` the keys that set it up instead.
+    """
+    value = getattr(config, f"{name}_weight")
+    if value:
+        raise RekoError(
+            f"the {name} method's own term is the {term}: set distill.weight (and {settings}), "
+            f"not distill.{name}_weight={value}"
+        )
+
+
 @dataclass(frozen=True)
 class Pair:
     """What the student and the frozen teacher computed on one batch, as a method's ``term`` sees it."""

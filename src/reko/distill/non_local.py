@@ -31,9 +31,8 @@ from torch import nn
 from reko.distill.losses.nonlocal_kd import nonlocal_loss, nonlocal_response
 from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
-from reko.distill.tapped import TappedMethod
+from reko.distill.tapped import TappedMethod, head_key
 from reko.errors import RekoError
-from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
 
 
@@ -51,10 +50,6 @@ class NonLocalConfig(MethodConfig):
             raise RekoError(f"nonlocal pool must be >= 1, got {self.pool}")
 
 
-def _key(tap: str) -> str:
-    return tap.replace(".", "_")  # ModuleDict keys cannot hold dots
-
-
 @register
 class NonLocalDistillation(TappedMethod):
     """``output_weight * L1(outputs) + weight * sum_taps MSE(adapter(NL(student)), NL(teacher))``."""
@@ -67,19 +62,13 @@ class NonLocalDistillation(TappedMethod):
         self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
     ) -> None:
         super().__init__(config, teacher_info, student_info)
-        self.adapters = nn.ModuleDict(
-            {
-                _key(tap): nn.Conv2d(self.student_info[tap].channels, self.teacher_info[tap].channels, 1)
-                for tap in self._taps
-            }
-        )
-        init_weights(self.adapters)  # N(0, 0.02), as `feature`'s adapters
+        self.adapters = self.make_adapters(lambda c_s, c_t: nn.Conv2d(c_s, c_t, 1))  # N(0, 0.02), as `feature`'s
 
     def term(self, pair: Pair) -> tuple[list[Term], Parts]:
         pool = self.config.pool
 
         def relation(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-            adapted = self.adapters[_key(tap)](nonlocal_response(student, pool))  # (B, C_t, h, w)
+            adapted = self.adapters[head_key(tap)](nonlocal_response(student, pool))  # (B, C_t, h, w)
             with torch.no_grad():
                 target = nonlocal_response(teacher, pool)
             return nonlocal_loss(adapted, target)

@@ -27,9 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts, Term
+from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts, Term, refuse_shared_term
 from reko.distill.registry import register
-from reko.errors import RekoError
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,7 @@ class PerceptualConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.perceptual_weight:
-            raise RekoError(
-                "the perceptual method's own term is the perceptual L1: set distill.weight (and "
-                f"distill.perceptual_net / perceptual_layers), not distill.perceptual_weight={self.perceptual_weight}"
-            )
+        refuse_shared_term(self, "perceptual", "perceptual L1", "distill.perceptual_net / perceptual_layers")
 
 
 @register

@@ -73,7 +73,7 @@ from reko.distill.losses.regions import (
 )
 from reko.distill.method import MethodConfig, Pair, Parts, Term
 from reko.distill.registry import register
-from reko.distill.tapped import TappedMethod, default_taps  # noqa: F401 - default_taps: its old home
+from reko.distill.tapped import TappedMethod, default_taps, head_key  # noqa: F401 - default_taps: its old home
 from reko.errors import RekoError
 from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
@@ -133,10 +133,6 @@ def _dropped_share(mask: torch.Tensor) -> torch.Tensor:
     return mask.float().sum() / max(batch * k * (k - 1), 1)
 
 
-def _key(tap: str) -> str:
-    return tap.replace(".", "_")  # ModuleDict keys cannot hold dots
-
-
 @register
 class ReKo(TappedMethod):
     """Region-aware patch-wise contrastive distillation; options in `ReKoConfig`."""
@@ -152,30 +148,16 @@ class ReKo(TappedMethod):
         self.config: ReKoConfig = config
         dim = config.embed_dim
         if config.projection == "released":  # student: as it is; teacher: MLP C_t -> C_s -> C_s
-            self.student_heads = nn.ModuleDict({_key(t): nn.Identity() for t in self._taps})
-            self.teacher_heads = nn.ModuleDict(
-                {
-                    _key(t): _projector("mlp", self.teacher_info[t].channels, self.student_info[t].channels)
-                    for t in self._taps
-                }
-            )
+            self.student_heads = self.tap_heads(lambda c_s, c_t: nn.Identity())
+            self.teacher_heads = self.tap_heads(lambda c_s, c_t: _projector("mlp", c_t, c_s))
         else:
-            self.student_heads = nn.ModuleDict(
-                {_key(t): _projector(config.projection, self.student_info[t].channels, dim) for t in self._taps}
-            )
-            self.teacher_heads = nn.ModuleDict(
-                {_key(t): _projector(config.projection, self.teacher_info[t].channels, dim) for t in self._taps}
-            )
+            self.student_heads = self.tap_heads(lambda c_s, c_t: _projector(config.projection, c_s, dim))
+            self.teacher_heads = self.tap_heads(lambda c_s, c_t: _projector(config.projection, c_t, dim))
         self.attention_heads = nn.ModuleDict()
         if config.scoring == "learned":
             hidden = config.attention_hidden
-            self.attention_heads = nn.ModuleDict(
-                {
-                    _key(t): nn.Sequential(
-                        nn.Conv2d(self.teacher_info[t].channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, 1, 1)
-                    )
-                    for t in self._taps
-                }
+            self.attention_heads = self.tap_heads(
+                lambda c_s, c_t: nn.Sequential(nn.Conv2d(c_t, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, 1, 1))
             )
         init_weights(self)  # N(0, 0.02), as CUT initialises its projection MLPs
         if not config.train_teacher_head:
@@ -195,7 +177,7 @@ class ReKo(TappedMethod):
                     f"reko tap {tap!r}: student map {tuple(student.shape)} and teacher map {tuple(teacher.shape)} "
                     "differ in size; student and teacher must share the architecture family"
                 )
-            key = _key(tap)
+            key = head_key(tap)
             scores, attention_loss = self._score(key, student, teacher)  # (B, N)
             index = self._select(scores, student.shape[-2:])  # (B, K)
             s_embed = self.student_heads[key](gather_positions(student, index))  # (B, K, D)

@@ -27,7 +27,6 @@ the release). The remaining differences, and why, are listed in docs/methods.md 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -64,9 +63,6 @@ class ReKoReleased(ReKo):
     name: ClassVar[str] = "reko-released"
     config_class: ClassVar[type[MethodConfig]] = ReKoReleasedConfig
 
-    def __init__(
-        self, config: MethodConfig, teacher_info: Sequence[FeatureInfo], student_info: Sequence[FeatureInfo]
-    ) -> None:
-        if isinstance(config, ReKoReleasedConfig) and not config.taps:
-            config = dataclasses.replace(config, taps=tuple(released_taps(teacher_info)))
-        super().__init__(config, teacher_info, student_info)
+    @classmethod
+    def choose_taps(cls, feature_info: Sequence[FeatureInfo]) -> list[str]:
+        return released_taps(feature_info)  # when distill.taps is empty

@@ -4,7 +4,9 @@
 feature-level baseline looks at the same features as ReKo; no source uses them: the ReKo authors'
 framework defaults to one stage at 1/4 resolution, see `reko.distill.reko_released`), checks that each is a stage
 of both networks at the same stride, and exposes them as ``taps`` for the distiller's hooks.
-`TappedMethod.per_tap` runs a loss on every tap and names its values for logging.
+`TappedMethod.per_tap` runs a loss on every tap and names its values for logging; `TappedMethod.tap_heads`
+builds one trainable head per tap (`TappedMethod.make_adapters`: the student -> teacher channel maps of the
+feature-level baselines), keyed by `head_key`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+from torch import nn
 
 from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts
 from reko.errors import RekoError
+from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
+
+
+def head_key(tap: str) -> str:
+    """A tap's key in a `nn.ModuleDict` of per-tap heads (its keys cannot hold dots): ``blocks.4`` -> ``blocks_4``."""
+    return tap.replace(".", "_")
 
 
 def default_taps(feature_info: Sequence[FeatureInfo]) -> list[str]:
@@ -62,12 +71,29 @@ class TappedMethod(DistillMethod):
     ) -> None:
         super().__init__(config, teacher_info, student_info)
         taps: Sequence[str] = getattr(config, "taps", ())
-        self._taps = list(taps) or default_taps(teacher_info)
+        self._taps = list(taps) or self.choose_taps(teacher_info)
         check_taps(self.name, self._taps, self.teacher_info, self.student_info)
+
+    @classmethod
+    def choose_taps(cls, feature_info: Sequence[FeatureInfo]) -> list[str]:
+        """The taps when ``config.taps`` is empty (the teacher's ``feature_info``): `default_taps`."""
+        return default_taps(feature_info)
 
     @property
     def taps(self) -> list[str]:
         return list(self._taps)
+
+    def tap_heads(self, make: Callable[[int, int], nn.Module]) -> nn.ModuleDict:
+        """One head per tap, ``make(student_channels, teacher_channels)``, keyed by `head_key` (in tap order)."""
+        channels = {tap: (self.student_info[tap].channels, self.teacher_info[tap].channels) for tap in self._taps}
+        return nn.ModuleDict({head_key(tap): make(*channels[tap]) for tap in self._taps})
+
+    def make_adapters(self, layer: Callable[[int, int], nn.Module]) -> nn.ModuleDict:
+        """`tap_heads` of ``layer(C_s, C_t)`` (e.g. a 1x1 convolution: FitNets' regressor), initialised
+        N(0, 0.02) with zero biases (pix2pix's `init_weights`, as GAN Compression's adapters)."""
+        heads = self.tap_heads(layer)
+        init_weights(heads)
+        return heads
 
     def per_tap(
         self, part: str, loss: Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor], pair: Pair

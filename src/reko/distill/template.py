@@ -33,9 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from reko.distill.method import MethodConfig, Pair, Parts, Term
-from reko.distill.tapped import TappedMethod
+from reko.distill.tapped import TappedMethod, head_key
 from reko.errors import RekoError
-from reko.models.discriminator import init_weights
 from reko.models.layers import FeatureInfo
 
 
@@ -77,22 +76,16 @@ class TemplateMethod(TappedMethod):
         super().__init__(config, teacher_info, student_info)  # sets self._taps, self.*_info, self.config
         # Trainable heads are sub-modules: the distiller trains them with the student (the
         # "generator" optimiser), checkpoints them in state.pt and moves them with .to().
-        self.adapters = nn.ModuleDict(
-            {
-                tap.replace(".", "_"): nn.Conv2d(  # ModuleDict keys cannot hold dots
-                    self.student_info[tap].channels, self.teacher_info[tap].channels, 1, bias=self.config.bias
-                )
-                for tap in self._taps
-            }
-        )
-        init_weights(self.adapters)  # N(0, 0.02), as the other methods' heads
+        # `make_adapters` builds one ``layer(C_s, C_t)`` per tap in an nn.ModuleDict keyed by `head_key(tap)`
+        # and initialises it N(0, 0.02), as the other methods' heads (`tap_heads`: any head, no init).
+        self.adapters = self.make_adapters(lambda c_s, c_t: nn.Conv2d(c_s, c_t, 1, bias=self.config.bias))
 
     # 3. The method's own term. ``pair`` holds both networks' features on ``self.taps`` and their
     #    outputs (float32, the teacher's detached). Return the weighted Terms (each is logged
     #    under its name) and any detail parts to log.
     def term(self, pair: Pair) -> tuple[list[Term], Parts]:
         def distance(tap: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-            adapted = self.adapters[tap.replace(".", "_")](student)  # (B, C_s, h, w) -> (B, C_t, h, w)
+            adapted = self.adapters[head_key(tap)](student)  # (B, C_s, h, w) -> (B, C_t, h, w)
             return cosine_distance(adapted, teacher)
 
         values, parts = self.per_tap("template", distance, pair)  # values: (T,), parts: template/<tap>

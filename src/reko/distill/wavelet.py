@@ -21,7 +21,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from reko.distill.method import DistillMethod, MethodConfig, Pair, Parts, Term, check_wavelet_size, wavelet_high_l1
+from reko.distill.method import (
+    DistillMethod,
+    MethodConfig,
+    Pair,
+    Parts,
+    Term,
+    check_wavelet_size,
+    refuse_shared_term,
+    wavelet_high_l1,
+)
 from reko.distill.registry import register
 from reko.errors import RekoError
 
@@ -38,11 +47,7 @@ class WaveletConfig(MethodConfig):
         super().__post_init__()
         if self.levels < 1:
             raise RekoError(f"wavelet levels must be >= 1, got {self.levels}")
-        if self.wavelet_weight:
-            raise RekoError(
-                "the wavelet method's own term is the high-frequency L1: set distill.weight (and distill.levels), "
-                f"not distill.wavelet_weight={self.wavelet_weight}"
-            )
+        refuse_shared_term(self, "wavelet", "high-frequency L1", "distill.levels")
 
 
 @register

@@ -110,8 +110,9 @@ def profile_onnx(
     ``like``: the PyTorch row of the same network, whose parameter and MAC counts are copied
     (an exported graph performs the same arithmetic).
     """
-    import onnxruntime as ort
+    from reko.extras import require
 
+    ort = require("onnxruntime", "timing an ONNX file")
     file = Path(path)
     if not file.is_file():
         raise RekoError(f"ONNX file {file} does not exist")

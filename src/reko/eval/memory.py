@@ -110,8 +110,10 @@ def _child(kind: str, file: str, shape: list[int], threads: int) -> dict[str, fl
                 model(x)
     else:
         import numpy as np
-        import onnxruntime as ort
 
+        from reko.extras import require
+
+        ort = require("onnxruntime", "measuring an ONNX file's memory")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         session = ort.InferenceSession(file, options, providers=["CPUExecutionProvider"])

@@ -125,16 +125,17 @@ def parse_metadata(entries: dict[str, str], path: object) -> tuple[GeneratorSpec
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries that shape an exported graph (recorded in every export)."""
-    import onnx
-    import onnxruntime
+    """Versions of the libraries that shape an exported graph (recorded in every export; onnx and
+    onnxruntime when installed: a TorchScript export needs neither)."""
+    import importlib
+
     import torch
 
     from reko import __version__
+    from reko.extras import installed
 
-    return {
-        "reko": __version__,
-        "torch": torch.__version__,
-        "onnx": onnx.__version__,
-        "onnxruntime": onnxruntime.__version__,
-    }
+    versions = {"reko": __version__, "torch": torch.__version__}
+    for name in ("onnx", "onnxruntime"):
+        if installed(name):
+            versions[name] = importlib.import_module(name).__version__
+    return versions

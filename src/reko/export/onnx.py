@@ -23,15 +23,21 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnx
 import torch
 from torch import nn
 
 from reko.atomic import atomic_path
 from reko.errors import RekoError
 from reko.export.metadata import ExportInfo, library_versions, metadata_entries
+from reko.extras import LazyModule, require
 from reko.models import GeneratorSpec
+
+if TYPE_CHECKING:
+    import onnx
+else:
+    onnx = LazyModule("onnx", "ONNX export")  # the `export` extra, imported on first use
 
 PathLike = str | os.PathLike[str]
 
@@ -47,8 +53,9 @@ _TORCHSCRIPT_OPSETS = (11, 20)
 
 def max_opset() -> int:
     """The newest opset that torch.onnx, onnx and (for the checks) onnxruntime all support."""
-    import onnxruntime
-
+    require("onnx", "ONNX export")
+    onnxruntime = require("onnxruntime", "ONNX export")
+    require("onnxscript", "ONNX export")  # torch.onnx's exporters need it
     from_torch = int(getattr(torch.onnx._constants, "ONNX_MAX_OPSET", 20))
     ort_major_minor = tuple(int(p) for p in onnxruntime.__version__.split(".")[:2])
     from_ort = 23 if ort_major_minor >= (1, 22) else 21  # ORT 1.22 added opset 23 kernels

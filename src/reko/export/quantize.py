@@ -33,9 +33,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import onnx
 import torch
 from torch import nn
 
@@ -43,7 +42,13 @@ from reko.errors import RekoError
 from reko.export.equalize import equalize_instance_norm
 from reko.export.metadata import ExportInfo
 from reko.export.onnx import DEFAULT_OPSET, INPUT_NAME, export_onnx, write_onnx
+from reko.extras import LazyModule, require
 from reko.models import GeneratorSpec
+
+if TYPE_CHECKING:
+    import onnx
+else:
+    onnx = LazyModule("onnx", "INT8 quantisation")  # the `export` extra, imported on first use
 
 PathLike = str | os.PathLike[str]
 
@@ -120,6 +125,7 @@ def quantize_int8(
 
     Returns the `ExportInfo` stored in the file.
     """
+    require("onnxruntime", "INT8 quantisation")  # the `export` extra
     from onnxruntime.quantization import quantize_static as _quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 

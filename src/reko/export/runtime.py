@@ -20,6 +20,7 @@ from torch import nn
 
 from reko.errors import RekoError
 from reko.export.metadata import KEYS, ExportInfo, parse_metadata
+from reko.extras import require
 from reko.models import GeneratorSpec
 
 PathLike = str | os.PathLike[str]
@@ -114,8 +115,7 @@ class OnnxRunner(Runner):
     """An ONNX file (float or INT8) in an ONNX Runtime CPU session (`onnx_session`)."""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        import onnx
-
+        onnx = require("onnx", "running an ONNX file")
         try:
             proto = onnx.load(str(path), load_external_data=False)
         except Exception as error:  # noqa: BLE001 - protobuf decode errors have many types
@@ -139,8 +139,7 @@ class OnnxRunner(Runner):
 def onnx_session(path: PathLike, threads: int | None = None) -> object:
     """An ONNX Runtime CPU session with every graph optimisation on and ``threads`` intra-op
     threads (default: torch's count, so both runtimes are timed on equal terms)."""
-    import onnxruntime as ort
-
+    ort = require("onnxruntime", "running an ONNX file")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = int(threads or torch.get_num_threads())

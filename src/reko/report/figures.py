@@ -16,13 +16,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from reko.atomic import atomic_path
+from reko.extras import missing_extra
 from reko.report.collect import RunInfo
 from reko.report.inference import DirectionResult, RegionMaps
 from reko.report.scalars import Series
+
+try:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+except ModuleNotFoundError as error:  # the `report` extra
+    if (error.name or "").split(".")[0] != "matplotlib":
+        raise
+    raise missing_extra("matplotlib", "reko report's figures") from None
 
 _CELL_INCHES = 1.9  # one image of a grid
 _DPI = 100

@@ -70,7 +70,10 @@ def read_scalars(path: Path, rel: str, notes: list[str]) -> tuple[dict[str, Seri
 
 def _read_tensorboard(folder: Path, notes: list[str]) -> dict[str, Series]:
     """Every scalar tag of the event files under ``folder`` (TensorBoard stores float32 values)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from reko.extras import require
+
+    event_accumulator = require("tensorboard.backend.event_processing.event_accumulator", "reading TensorBoard events")
+    EventAccumulator = event_accumulator.EventAccumulator  # noqa: N806 - the class
 
     scalars: dict[str, Series] = {}
     for events_dir in sorted({p.parent for p in folder.rglob("events.out.tfevents.*")}):

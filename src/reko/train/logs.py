@@ -9,10 +9,13 @@ TensorBoard purges events from the step after the saved one.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from reko.atomic import write_text_atomic
+from reko.extras import installed, missing_extra
+
 from reko.results.rundir import SCALARS_FILE
 
 
@@ -37,7 +40,8 @@ def trim_scalars(path: Path, step: int) -> None:
 
 
 def open_logs(out_dir: Path, resume_step: int | None) -> Any:
-    """A TensorBoard ``SummaryWriter`` for ``out_dir`` (``resume_step``: the step a resumed run saved).
+    """A TensorBoard ``SummaryWriter`` for ``out_dir`` (``resume_step``: the step a resumed run saved),
+    or None (with a note) when the `tensorboard` extra is not installed.
 
     A resumed run logged the saved step's own scalars before saving, so events are purged from
     ``resume_step + 1`` on (purging from ``resume_step`` would lose them).
@@ -45,6 +49,10 @@ def open_logs(out_dir: Path, resume_step: int | None) -> Any:
     out_dir.mkdir(parents=True, exist_ok=True)
     if resume_step is not None:
         trim_scalars(out_dir / SCALARS_FILE, resume_step)
+    if not installed("tensorboard"):  # optional: scalars.jsonl holds every scalar; say so once per run
+        note = missing_extra("tensorboard", "TensorBoard event files")
+        print(f"reko: {note} (the scalars are in {SCALARS_FILE})", file=sys.stderr, flush=True)
+        return None
     from torch.utils.tensorboard import SummaryWriter  # slow import: only on the writing process
 
     purge = resume_step + 1 if resume_step is not None else None

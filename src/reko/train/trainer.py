@@ -40,15 +40,18 @@ from reko.errors import RekoError, one_line
 from reko.gan.trainable import Batch, Trainable
 from reko.models import save_generator
 from reko.progress import progress_bar
-from reko.results.rundir import RunDir
+from reko.results.rundir import STATE_FILE, RunDir
 from reko.train.distributed import DistContext, any_process, average_gradients, broadcast_module, gather_objects
 from reko.train.images import make_grid
 from reko.train.logs import append_scalars, open_logs
+from reko.train.optim import autocast, build_optimisation, linear_decay
 from reko.train.sampler import EpochIndexed, StepBatchSampler
 from reko.train.signals import StopSignals
 from reko.train.state import capture_rng, load_state, restore_rng, save_state, seed_everything
+from reko.train.validation import mean_metrics, to_device
 
-_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+__all__ = ["STATE_FILE", "FitResult", "Trainer", "linear_decay", "to_device"]  # the last two: their old home
+
 # _PRIVATE_GENERATOR: every DataLoader here gets its own torch.Generator, because creating a
 # loader's iterator otherwise draws a seed from the global torch RNG, whose state is part of the
 # saved training state: a resumed run would then draw different random numbers than a straight one.
@@ -65,26 +68,6 @@ class FitResult:
     best_value: float | None = None
     best_step: int | None = None
     checkpoints: dict[str, Path] = field(default_factory=dict)  # "<generator>_latest" / "_best" -> file
-
-
-def linear_decay(steps: int, decay_steps: int) -> Any:
-    """LR factor of step ``s``: 1 for the first ``steps - decay_steps`` steps, then linear to 1/decay_steps."""
-
-    def factor(step: int) -> float:
-        return min(1.0, (steps - step) / decay_steps) if decay_steps > 0 else 1.0
-
-    return factor
-
-
-def to_device(batch: Batch, device: torch.device, channels_last: bool) -> Batch:
-    moved = {}
-    for key, value in batch.items():
-        if isinstance(value, torch.Tensor):
-            value = value.to(device, non_blocking=True)
-            if channels_last and value.dim() == 4:
-                value = value.contiguous(memory_format=torch.channels_last)
-        moved[key] = value
-    return moved
 
 
 class Trainer:
@@ -130,29 +113,17 @@ class Trainer:
 
     def prepare(self) -> None:
         """Move the trainable to the device and build optimisers, schedules and the AMP scaler."""
-        cfg = self.config
         self.trainable.to(self.device)
-        if cfg.channels_last:
+        if self.config.channels_last:
             self.trainable.to(memory_format=torch.channels_last)
-        groups = self.trainable.parameter_groups()
-        lrs = {"generator": cfg.lr, "discriminator": cfg.lr_discriminator or cfg.lr}
-        self.params = {name: [p for p in params if p.requires_grad] for name, params in groups.items()}
-        self.optimisers = {
-            name: torch.optim.Adam(params, lr=lrs[name], betas=(cfg.beta1, cfg.beta2))
-            for name, params in self.params.items()
-            if params
-        }
-        decay = cfg.decay_steps if cfg.decay_steps is not None else cfg.steps // 2
-        self.schedulers = {
-            name: torch.optim.lr_scheduler.LambdaLR(opt, linear_decay(cfg.steps, decay))
-            for name, opt in self.optimisers.items()
-        }
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.amp == "fp16")
+        self.optimisation = build_optimisation(self.trainable, self.config, self.device)
+        self.params = self.optimisation.params
+        self.optimisers = self.optimisation.optimisers
+        self.schedulers = self.optimisation.schedulers
+        self.scaler = self.optimisation.scaler
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.config.amp == "none":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=_AMP_DTYPES[self.config.amp])
+        return autocast(self.config.amp, self.device)
 
     def _loader(self, dataset: Any, sampler: Any) -> DataLoader:
         return DataLoader(
@@ -310,25 +281,17 @@ class Trainer:
         """Validation metrics on rank 0; saves the best generators when the chosen metric improves."""
         if not self.context.is_main:
             return
-        sums: dict[str, float] = {}
-        count = 0
-        batch_size = max(1, self.config.batch_size)
         loader = DataLoader(
             self.val_set,
-            batch_size=batch_size,
+            batch_size=max(1, self.config.batch_size),
             shuffle=False,
             num_workers=self.num_workers,
             generator=torch.Generator(),
         )
-        with self._inference():
-            for i, batch in enumerate(loader):
-                if self.config.eval_batches and i >= self.config.eval_batches:
-                    break
-                values = self.trainable.evaluate(to_device(batch, self.device, self.config.channels_last))
-                for name, per_image in values.items():
-                    sums[name] = sums.get(name, 0.0) + float(per_image.float().sum())
-                count += len(next(iter(values.values())))
-        self.metrics = {name: total / max(count, 1) for name, total in sums.items()}
+        cfg = self.config
+        self.metrics = mean_metrics(
+            self.trainable, loader, self.device, cfg.channels_last, cfg.eval_batches, self._inference
+        )
         self._log_scalars(writer, {f"val/{name}": value for name, value in self.metrics.items()})
         name, direction = self.trainable.best_metric
         value = self.metrics.get(name)
@@ -390,9 +353,7 @@ class Trainer:
             "step": self.step,
             "world_size": self.context.world_size,
             "trainable": self.trainable.state_dict(),
-            "optimisers": {name: opt.state_dict() for name, opt in self.optimisers.items()},
-            "schedulers": {name: sched.state_dict() for name, sched in self.schedulers.items()},
-            "scaler": self.scaler.state_dict(),
+            **self.optimisation.state_dict(),  # optimisers, schedulers, scaler
             "best": {"value": self.best_value, "step": self.best_step},
             "metrics": self.metrics,
             "rng": rng_states,
@@ -405,11 +366,7 @@ class Trainer:
         state = load_state(path)  # on CPU: optimisers move their state to the parameters
         try:
             self.trainable.load_state_dict(state["trainable"])
-            for name, opt in self.optimisers.items():
-                opt.load_state_dict(state["optimisers"][name])
-            for name, sched in self.schedulers.items():
-                sched.load_state_dict(state["schedulers"][name])
-            self.scaler.load_state_dict(state["scaler"])
+            self.optimisation.load_state_dict(state)
         except (RuntimeError, KeyError, ValueError, TypeError) as error:
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise RekoError(f"{path} does not fit this run's networks ({reason[:300]}); nothing was changed") from None
