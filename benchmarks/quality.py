@@ -231,6 +231,8 @@ def run_job(job: Job) -> dict[str, Any]:
         key = store.run_key(settings, job.method, job.seed)
         if store.is_current(job.result, key):
             log(f"{prefix}: result current ({job.result})")
+            if job.commit:  # a commit refused earlier (e.g. during a merge) is made now
+                store.save_commit(job.result, f"quality: {prefix}")
             return {"prefix": prefix, "status": "current"}
         checkpoint = train_run(settings, job.method, job.seed, log, prefix)
         if checkpoint is None:
