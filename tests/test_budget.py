@@ -117,3 +117,12 @@ def test_distill_with_target_macs_trains_a_mobile_student_that_exports_and_trans
     argv = ["translate", "--backend", "onnx", "--checkpoint", str(onnx_file), "--input", str(photos)]
     assert main([*argv, "--output", str(out), "--size", "64", "--tile", "64"]) == 0
     assert sorted(p.stem for p in out.iterdir()) == sorted(p.stem for p in photos.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("target_macs", "2.7X"), ("target_macs", "-1G"), ("target_params", "lots"), ("budget_size", 0), ("ngf", 0)],
+)
+def test_a_bad_student_budget_is_refused_when_the_config_loads(field: str, value: object) -> None:
+    with pytest.raises(RekoError, match=f"student.{field} must be"):
+        load_config(DistillConfig, None, [(f"student.{field}", value)])

@@ -97,3 +97,40 @@ def test_verdict_waits_for_a_second_seed() -> None:
     by_metric = {item["metric"]: item for item in quality.verdicts({"rows": rows})}
     assert by_metric["psnr_vs_teacher"]["verdict"] == "undecided (one seed)"
     assert by_metric["fid_vs_teacher"]["verdict"] == "win"
+
+
+def _settings(quality, tmp_path: Path, suite):
+    fake_shared = tmp_path / "shared"
+    (fake_shared / quality.TEACHER).parent.mkdir(parents=True, exist_ok=True)
+    (fake_shared / quality.TEACHER).write_bytes(b"")
+    (tmp_path / "data" / "train").mkdir(parents=True, exist_ok=True)
+    args = type("Args", (), {"shared": str(fake_shared), "out": str(tmp_path / "out"), "seeds": 3, "steps": 7})
+    args.inception = None
+    return quality.compare_settings(suite, args, tmp_path / "data")
+
+
+def test_a_current_result_file_is_skipped_and_the_table_reads_the_files(tmp_path: Path) -> None:
+    quality = _load()
+    store = sys.modules["quality_store"]
+    suite = next(s for s in quality.mobile_suites() if s.name == "mobile_1.4G_bn")
+    settings = _settings(quality, tmp_path, suite)
+    assert settings.run_config("reko", 0, tmp_path / "run").student.norm == "batch"
+    key = store.run_key(settings, "reko", 0)
+    assert key == store.run_key(settings, "reko", 0)  # no machine paths, no time in it
+    assert key != store.run_key(settings, "reko", 1) != store.run_key(settings, "wavelet", 0)
+    results = tmp_path / "results"
+    for seed, fid in ((0, 150.0), (1, 160.0)):
+        path = store.result_path(results, "q", suite.name, "reko", seed)
+        metrics = {"fid_vs_teacher": fid, "psnr_vs_teacher": 20.0 + seed}
+        data = {"seed": seed, "key": store.run_key(settings, "reko", seed), "metrics": metrics, "images": 5}
+        data.update(training_seconds=100.0 + seed, parameters=1000, macs_field=1.4e9, architecture="mobile")
+        store.save_result(path, data, commit=False)
+    # A current file: the job neither trains nor evaluates (the teacher file is empty: it would fail).
+    job = quality.Job(settings, suite.name, "reko", 0, store.result_path(results, "q", suite.name, "reko", 0), False)
+    assert quality.run_job(job)["status"] == "current"
+    assert store.is_current(job.result, key) and not store.is_current(job.result, "another")
+    document = store.suite_document(results, "q", suite.name, suite.methods, 3)
+    (row,) = document["rows"]
+    assert (row["method"], row["seeds"], row["macs_field"]) == ("reko", [0, 1], 1.4e9)
+    assert row["fid_vs_teacher"]["mean"] == 155.0 and row["fid_vs_teacher"]["std"] > 0
+    assert store.training_seconds(results, "q") == [100.0, 101.0]

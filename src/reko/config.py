@@ -83,6 +83,9 @@ class StudentConfig:
     target_params: str | None = None
     budget_size: int = 256
 
+    def __post_init__(self) -> None:
+        check_values("student", self)
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:

@@ -26,7 +26,27 @@ def _at_least(low: float, note: str = "") -> Rule:
 _POSITIVE: Rule = ((lambda v: v > 0), "> 0")
 _FRACTION: Rule = ((lambda v: 0 <= v < 1), "in [0, 1)")
 
+
+def _is_count(value: Any) -> bool:
+    """A budget such as ``2.7G``, ``500M``, ``300k``, ``1.4e9`` or a positive number (`reko.models.budget`)."""
+    from reko.models.budget import parse_count
+
+    try:
+        parse_count(value)
+    except RekoError:
+        return False
+    return True
+
+
+_COUNT: Rule = (_is_count, "a positive count such as 2.7G, 500M, 300k or 1.4e9")
+
 RULES: dict[str, dict[str, Rule]] = {
+    "student": {
+        "ngf": _at_least(1),
+        "target_macs": _COUNT,
+        "target_params": _COUNT,
+        "budget_size": _at_least(8, " (pixels: the budget's square input size)"),
+    },
     "data": {
         "load_size": _at_least(1),
         "crop_size": _at_least(1),
