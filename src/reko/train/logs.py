@@ -15,7 +15,6 @@ from typing import Any
 
 from reko.atomic import write_text_atomic
 from reko.extras import installed, missing_extra
-
 from reko.results.rundir import SCALARS_FILE
 
 
