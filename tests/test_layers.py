@@ -19,8 +19,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "reko"
 # Bottom first. Same-layer imports are allowed (the cycle test covers them).
 LAYERS: list[set[str]] = [
     {"__init__", "errors", "extras"},  # extras: optional dependencies, named by their extra
-    {"atomic", "config_values", "progress", "results"},  # config_values: allowed values; results: result files
-    {"config", "data", "models", "download", "perceptual"},  # perceptual: the ST-LPIPS networks
+    {"atomic", "progress", "results"},  # results: typed result files
+    {"config", "config_values", "data", "models", "download", "perceptual"},  # perceptual: ST-LPIPS networks
     {"zoo", "translate", "gan"},  # gan: the Trainable contract, GAN losses, pix2pix / CycleGAN
     {"distill"},
     {"train"},
